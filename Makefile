@@ -1,0 +1,32 @@
+# Quick start: `make run` serves the relay on 127.0.0.1:8080 with an embedded
+# SQLite store; `make test` installs the test dependencies and runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export SCIMRELAY_ALLOW_PRIVATE_DOWNSTREAMS ?= true
+
+.PHONY: run test lint bench clean
+
+$(BIN)/activate: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(BIN)/activate
+
+run: $(BIN)/activate
+	$(BIN)/scimrelay serve --host 127.0.0.1 --port 8080
+
+test: $(BIN)/activate
+	bash scripts/ensure-services.sh
+	$(BIN)/python -m pytest
+
+lint: $(BIN)/activate
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+bench: $(BIN)/activate
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .scimrelay

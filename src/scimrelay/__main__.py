@@ -1,0 +1,3 @@
+from scimrelay.cli import main
+
+main()

@@ -1,0 +1,118 @@
+"""The exception tree of scimrelay.
+
+::
+
+    ScimRelayError
+    ├── ConfigurationError        settings or master key unusable at start-up
+    ├── SettingsError             operator input rejected; names the field and fix
+    ├── NotFoundError             a tenant, integration or key the operator named
+    └── ScimError                 answered to the identity provider (RFC 7644 §3.12)
+        ├── InvalidSyntax         400 invalidSyntax
+        ├── InvalidValue          400 invalidValue
+        ├── InvalidFilter         400 invalidFilter
+        ├── Unauthorized          401
+        ├── ResourceNotFound      404
+        ├── PayloadTooLarge       413
+        ├── TooMany               413 tooMany
+        ├── BadGateway            502
+        ├── ServiceUnavailable    503
+        └── GatewayTimeout        504
+
+Only :mod:`scimrelay.scim.responses` turns a ``ScimError`` into a response body.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ScimRelayError(Exception):
+    """Base class of every error scimrelay raises on purpose."""
+
+
+class ConfigurationError(ScimRelayError):
+    """Settings, master key or store that the relay cannot start with."""
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One rejected operator setting: the field, what is wrong, and the fix."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class SettingsError(ScimRelayError):
+    """Operator input rejected by validation; carries one entry per field."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(str(error) for error in errors))
+
+    @classmethod
+    def single(cls, field: str, message: str) -> SettingsError:
+        return cls([FieldError(field, message)])
+
+
+class NotFoundError(ScimRelayError):
+    """A tenant, integration or key named by an operator does not exist."""
+
+
+class ScimError(ScimRelayError):
+    """An error answered to the identity provider as a SCIM error body."""
+
+    status: int = 500
+    scim_type: str | None = None
+
+    def __init__(self, detail: str, *, status: int | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if status is not None:
+            self.status = status
+
+
+class InvalidSyntax(ScimError):
+    status = 400
+    scim_type = "invalidSyntax"
+
+
+class InvalidValue(ScimError):
+    status = 400
+    scim_type = "invalidValue"
+
+
+class InvalidFilter(ScimError):
+    status = 400
+    scim_type = "invalidFilter"
+
+
+class Unauthorized(ScimError):
+    status = 401
+
+
+class ResourceNotFound(ScimError):
+    status = 404
+
+
+class PayloadTooLarge(ScimError):
+    status = 413
+
+
+class TooMany(ScimError):
+    status = 413
+    scim_type = "tooMany"
+
+
+class BadGateway(ScimError):
+    status = 502
+
+
+class ServiceUnavailable(ScimError):
+    status = 503
+
+
+class GatewayTimeout(ScimError):
+    status = 504

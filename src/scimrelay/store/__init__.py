@@ -1,0 +1,1 @@
+"""Persistent state: tenants, integrations, API keys and the request log."""

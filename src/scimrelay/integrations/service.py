@@ -1,0 +1,324 @@
+"""The service layer for tenants, integrations and their API keys."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from scimrelay.errors import NotFoundError
+from scimrelay.integrations import validation
+from scimrelay.integrations.keys import IssuedKey, issue_key
+from scimrelay.integrations.validation import Checked, Header
+from scimrelay.store.crypto import Keyring
+from scimrelay.store.database import Store
+from scimrelay.store.models import ApiKey, Integration, StoreState, Tenant
+
+SCIM_BASE_PATH = "/scim/v2/{integration_id}"
+
+
+@dataclass
+class IntegrationInput:
+    """Settings given by an operator; ``None`` leaves a field unchanged."""
+
+    name: str | None = None
+    scim_url: str | None = None
+    token: str | None = field(default=None, repr=False)
+    headers: list[Header] | None = None
+    group_description: str | None = None
+    force_group_description: bool | None = None
+
+
+@dataclass(frozen=True)
+class KeyView:
+    id: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "created_at": self.created_at.isoformat(),
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+        }
+
+
+@dataclass(frozen=True)
+class IntegrationView:
+    """An integration as shown to operators: never the token or header values."""
+
+    id: str
+    tenant_id: str
+    name: str
+    scim_url: str
+    header_names: list[str]
+    group_description: str
+    force_group_description: bool
+    created_at: datetime
+    updated_at: datetime
+    keys: list[KeyView]
+
+    @property
+    def scim_base_path(self) -> str:
+        return SCIM_BASE_PATH.format(integration_id=self.id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "tenant_id": self.tenant_id,
+            "name": self.name,
+            "scim_url": self.scim_url,
+            "scim_base_path": self.scim_base_path,
+            "header_names": self.header_names,
+            "group_description": self.group_description,
+            "force_group_description": self.force_group_description,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "keys": [key.to_dict() for key in self.keys],
+        }
+
+
+@dataclass(frozen=True)
+class TenantView:
+    id: str
+    name: str
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class Created:
+    integration: IntegrationView
+    key: IssuedKey
+    notices: list[str]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class IntegrationService:
+    """Create, change and read tenants and integrations, enforcing every rule."""
+
+    def __init__(self, store: Store, keyring: Keyring) -> None:
+        self.store = store
+        self.keyring = keyring
+
+    # Tenants
+
+    def create_tenant(self, name: str) -> TenantView:
+        checked = Checked()
+        name = validation.check_name(name, checked)
+        checked.raise_if_rejected()
+
+        tenant = Tenant(id=str(uuid.uuid4()), name=name, created_at=_now())
+        with self.store.session() as session:
+            session.add(tenant)
+            _bump_version(session)
+        return _tenant_view(tenant)
+
+    def list_tenants(self) -> list[TenantView]:
+        with self.store.session() as session:
+            tenants = session.scalars(select(Tenant).order_by(Tenant.created_at))
+            return [_tenant_view(tenant) for tenant in tenants]
+
+    def delete_tenant(self, tenant_id: str) -> None:
+        with self.store.session() as session:
+            session.delete(_get_tenant(session, tenant_id))
+            _bump_version(session)
+
+    # Integrations
+
+    def create_integration(self, tenant_id: str, data: IntegrationInput) -> Created:
+        checked = Checked()
+        name = validation.check_name(data.name or "", checked)
+        scim_url = validation.check_scim_url(data.scim_url or "", checked)
+        token = validation.check_token(data.token or "", checked)
+        headers = validation.check_headers(data.headers or [], checked)
+        template = validation.check_group_description(data.group_description, checked)
+        checked.raise_if_rejected()
+
+        now = _now()
+        key = issue_key()
+        with self.store.session() as session:
+            _get_tenant(session, tenant_id)
+            integration = Integration(
+                id=str(uuid.uuid4()),
+                tenant_id=tenant_id,
+                name=name,
+                scim_url=scim_url,
+                token_ciphertext=self.keyring.encrypt(token.encode()),
+                headers_ciphertext=self._encrypt_headers(headers),
+                header_names=[header.name for header in headers],
+                group_description=template,
+                force_group_description=bool(data.force_group_description),
+                created_at=now,
+                updated_at=now,
+            )
+            integration.api_keys.append(
+                ApiKey(id=key.key_id, secret_hash=key.secret_hash, created_at=now)
+            )
+            session.add(integration)
+            _bump_version(session)
+            return Created(_integration_view(integration), key, checked.notices)
+
+    def update_integration(
+        self, integration_id: str, data: IntegrationInput
+    ) -> tuple[IntegrationView, list[str]]:
+        checked = Checked()
+        changes: dict[str, Any] = {}
+        if data.name is not None:
+            changes["name"] = validation.check_name(data.name, checked)
+        if data.scim_url is not None:
+            changes["scim_url"] = validation.check_scim_url(data.scim_url, checked)
+        if data.token is not None:
+            token = validation.check_token(data.token, checked)
+            changes["token_ciphertext"] = self.keyring.encrypt(token.encode())
+        if data.headers is not None:
+            headers = validation.check_headers(data.headers, checked)
+            changes["headers_ciphertext"] = self._encrypt_headers(headers)
+            changes["header_names"] = [header.name for header in headers]
+        if data.group_description is not None:
+            changes["group_description"] = validation.check_group_description(
+                data.group_description, checked
+            )
+        if data.force_group_description is not None:
+            changes["force_group_description"] = data.force_group_description
+        checked.raise_if_rejected()
+
+        with self.store.session() as session:
+            integration = _get_integration(session, integration_id)
+            for name, value in changes.items():
+                setattr(integration, name, value)
+            integration.updated_at = _now()
+            _bump_version(session)
+            return _integration_view(integration), checked.notices
+
+    def delete_integration(self, integration_id: str) -> None:
+        with self.store.session() as session:
+            session.delete(_get_integration(session, integration_id))
+            _bump_version(session)
+
+    def get_integration(self, integration_id: str) -> IntegrationView:
+        with self.store.session() as session:
+            return _integration_view(_get_integration(session, integration_id))
+
+    def list_integrations(self, tenant_id: str | None = None) -> list[IntegrationView]:
+        query = select(Integration).order_by(Integration.created_at)
+        if tenant_id is not None:
+            query = query.where(Integration.tenant_id == tenant_id)
+        with self.store.session() as session:
+            return [_integration_view(item) for item in session.scalars(query)]
+
+    def read_secrets(self, integration_id: str) -> tuple[str, list[Header]]:
+        """Decrypt an integration's token and custom headers."""
+        with self.store.session() as session:
+            integration = _get_integration(session, integration_id)
+            return self.decrypt_secrets(integration)
+
+    def decrypt_secrets(self, integration: Integration) -> tuple[str, list[Header]]:
+        token = self.keyring.decrypt(integration.token_ciphertext).decode()
+        rows = orjson.loads(self.keyring.decrypt(integration.headers_ciphertext))
+        return token, [Header(row["name"], row["value"]) for row in rows]
+
+    # API keys
+
+    def rotate_key(
+        self, integration_id: str, *, revoke_previous: bool = False
+    ) -> IssuedKey:
+        """Issue a new API key; earlier keys keep working until revoked."""
+        key = issue_key()
+        now = _now()
+        with self.store.session() as session:
+            integration = _get_integration(session, integration_id)
+            if revoke_previous:
+                for previous in integration.api_keys:
+                    previous.revoked_at = previous.revoked_at or now
+            integration.api_keys.append(
+                ApiKey(id=key.key_id, secret_hash=key.secret_hash, created_at=now)
+            )
+            _bump_version(session)
+        return key
+
+    def revoke_key(self, integration_id: str, key_id: str) -> None:
+        with self.store.session() as session:
+            key = session.get(ApiKey, key_id)
+            if key is None or key.integration_id != integration_id:
+                raise NotFoundError(
+                    f"API key {key_id} not found on integration {integration_id}: "
+                    "list its keys with `scimrelay integration show`"
+                )
+            key.revoked_at = key.revoked_at or _now()
+            _bump_version(session)
+
+    # Helpers
+
+    def _encrypt_headers(self, headers: Iterable[Header]) -> bytes:
+        rows = [{"name": header.name, "value": header.value} for header in headers]
+        return self.keyring.encrypt(orjson.dumps(rows))
+
+
+def config_version(session: Session) -> int:
+    state = session.get(StoreState, 1)
+    return state.config_version if state else 0
+
+
+def _bump_version(session: Session) -> None:
+    """Mark the configuration changed, so every relay process reloads it."""
+    session.flush()
+    session.execute(
+        update(StoreState)
+        .where(StoreState.id == 1)
+        .values(config_version=StoreState.config_version + 1)
+    )
+
+
+def _get_tenant(session: Session, tenant_id: str) -> Tenant:
+    tenant = session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise NotFoundError(
+            f"tenant {tenant_id} not found: list tenants with `scimrelay tenant list`"
+        )
+    return tenant
+
+
+def _get_integration(session: Session, integration_id: str) -> Integration:
+    integration = session.get(Integration, integration_id)
+    if integration is None:
+        raise NotFoundError(
+            f"integration {integration_id} not found: list integrations with "
+            "`scimrelay integration list`"
+        )
+    return integration
+
+
+def _tenant_view(tenant: Tenant) -> TenantView:
+    return TenantView(tenant.id, tenant.name, tenant.created_at)
+
+
+def _integration_view(integration: Integration) -> IntegrationView:
+    keys = sorted(integration.api_keys, key=lambda key: key.created_at)
+    return IntegrationView(
+        id=integration.id,
+        tenant_id=integration.tenant_id,
+        name=integration.name,
+        scim_url=integration.scim_url,
+        header_names=list(integration.header_names),
+        group_description=integration.group_description,
+        force_group_description=integration.force_group_description,
+        created_at=integration.created_at,
+        updated_at=integration.updated_at,
+        keys=[KeyView(key.id, key.created_at, key.revoked_at) for key in keys],
+    )

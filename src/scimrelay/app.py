@@ -1,0 +1,95 @@
+"""The ASGI application: SCIM endpoint, health checks and lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import structlog
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from scimrelay.context import AppContext
+from scimrelay.logconfig import configure_logging
+from scimrelay.relay.client import DownstreamClient
+from scimrelay.relay.directory import Directory
+from scimrelay.relay.schemas import SchemaCache
+from scimrelay.requestlog.recorder import RequestRecorder
+from scimrelay.scim.endpoint import ScimEndpoint
+from scimrelay.settings import Settings
+from scimrelay.store.database import is_current
+
+logger = structlog.get_logger(__name__)
+
+SCIM_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+class Relay:
+    """The parts of a running relay, opened at start-up and closed at shutdown."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.context = AppContext.open(settings)
+        self.directory = Directory(self.context.service)
+        self.client = DownstreamClient(settings.downstream_timeout)
+        self.recorder = RequestRecorder(self.context.store)
+        self.endpoint = ScimEndpoint(
+            settings,
+            self.directory,
+            self.client,
+            SchemaCache(self.client),
+            self.recorder,
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
+        self.directory.refresh_if_changed()
+        self.recorder.start()
+        await self.client.start()
+        refresher = asyncio.create_task(self.directory.keep_fresh())
+        logger.info("relay started", integrations=len(self.directory))
+        try:
+            yield
+        finally:
+            refresher.cancel()
+            await self.client.close()
+            self.recorder.stop()
+            self.context.close()
+            logger.info("relay stopped", log_entries_written=self.recorder.written)
+
+    async def healthz(self, _request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(self, _request: Request) -> Response:
+        try:
+            current = await asyncio.to_thread(is_current, self.context.store.engine)
+        except Exception as error:
+            return JSONResponse(
+                {"status": "unavailable", "detail": type(error).__name__}, 503
+            )
+        if not current:
+            return JSONResponse({"status": "unavailable", "detail": "migrations"}, 503)
+        return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the relay's ASGI application from the environment's settings."""
+    settings = settings or Settings.from_env()
+    configure_logging(settings)
+    relay = Relay(settings)
+    routes = [
+        Route("/healthz", relay.healthz, methods=["GET"]),
+        Route("/readyz", relay.readyz, methods=["GET"]),
+        Route("/scim/v2/{integration_id}", relay.endpoint.handle, methods=SCIM_METHODS),
+        Route(
+            "/scim/v2/{integration_id}/{path:path}",
+            relay.endpoint.handle,
+            methods=SCIM_METHODS,
+        ),
+    ]
+    app = Starlette(routes=routes, lifespan=relay.lifespan)
+    app.state.relay = relay
+    return app

@@ -1,0 +1,62 @@
+"""Entry point: the ``scimrelay`` command group and ``serve``."""
+
+from __future__ import annotations
+
+import click
+import uvicorn
+
+from scimrelay import __version__
+from scimrelay.cli.common import open_context, reports_errors
+from scimrelay.cli.integrations import integration
+from scimrelay.cli.logs import logs
+from scimrelay.cli.tenants import tenant
+
+
+@click.group()
+@click.version_option(__version__, prog_name="scimrelay")
+def main() -> None:
+    """A SCIM 2.0 relay between identity providers and SCIM servers."""
+
+
+@main.command()
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on."
+)
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="TCP port to listen on.",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes.",
+)
+@reports_errors
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the SCIM endpoint for identity providers."""
+    with open_context():
+        pass  # Fails here, before the server starts, on bad settings or keys.
+
+    uvicorn.run(
+        "scimrelay.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_config=None,
+        server_header=False,
+        timeout_graceful_shutdown=30,
+    )
+
+
+main.add_command(tenant)
+main.add_command(integration)
+main.add_command(logs)

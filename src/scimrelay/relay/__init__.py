@@ -1,0 +1,1 @@
+"""The forwarding engine: cached integrations, the downstream client, rewriting."""

@@ -1,0 +1,137 @@
+"""The in-process cache of integrations and API keys used on the request path.
+
+The request path never touches the database: it reads this cache, which a
+background task reloads whenever the store's configuration version changes.
+A change made by any process (CLI, console, API) is seen within
+``REFRESH_INTERVAL`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from scimrelay import __version__
+from scimrelay.integrations.keys import secret_matches, split_key
+from scimrelay.integrations.service import IntegrationService, config_version
+from scimrelay.store.models import Integration
+
+logger = structlog.get_logger(__name__)
+
+REFRESH_INTERVAL = 0.5
+USER_AGENT = f"scimrelay/{__version__}"
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeIntegration:
+    """Everything the request path needs about one integration, decrypted."""
+
+    id: str
+    tenant_id: str
+    tenant_name: str
+    name: str
+    scim_url: str
+    group_description: str
+    force_group_description: bool
+    outbound_headers: dict[str, str] = field(repr=False)
+    secret_values: tuple[str, ...] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _KeyEntry:
+    integration_id: str
+    secret_hash: str
+
+
+class Directory:
+    """Integrations and active API keys, indexed for the request path."""
+
+    def __init__(self, service: IntegrationService) -> None:
+        self._service = service
+        self._integrations: dict[str, RuntimeIntegration] = {}
+        self._keys: dict[str, _KeyEntry] = {}
+        self.version = -1
+
+    def __len__(self) -> int:
+        return len(self._integrations)
+
+    def get(self, integration_id: str) -> RuntimeIntegration | None:
+        return self._integrations.get(integration_id)
+
+    def authenticate(
+        self, integration_id: str, presented_key: str
+    ) -> RuntimeIntegration | None:
+        """Return the integration if the key is active and belongs to it."""
+        parts = split_key(presented_key)
+        if parts is None:
+            return None
+
+        entry = self._keys.get(parts[0])
+        if entry is None or not secret_matches(parts[1], entry.secret_hash):
+            return None
+        if entry.integration_id != integration_id:
+            return None
+        return self._integrations.get(integration_id)
+
+    def refresh_if_changed(self) -> bool:
+        """Reload everything if the configuration version moved; blocking."""
+        with self._service.store.session() as session:
+            version = config_version(session)
+            if version == self.version:
+                return False
+
+            integrations = session.scalars(
+                select(Integration).options(
+                    selectinload(Integration.tenant),
+                    selectinload(Integration.api_keys),
+                )
+            ).all()
+            self._load(integrations)
+        self.version = version
+        logger.info("configuration loaded", version=version, integrations=len(self))
+        return True
+
+    def _load(self, integrations: Sequence[Integration]) -> None:
+        loaded: dict[str, RuntimeIntegration] = {}
+        keys: dict[str, _KeyEntry] = {}
+        for integration in integrations:
+            loaded[integration.id] = self._runtime(integration)
+            for key in integration.api_keys:
+                if key.revoked_at is None:
+                    keys[key.id] = _KeyEntry(integration.id, key.secret_hash)
+        self._integrations = loaded
+        self._keys = keys
+
+    def _runtime(self, integration: Integration) -> RuntimeIntegration:
+        token, headers = self._service.decrypt_secrets(integration)
+        outbound = {header.name: header.value for header in headers}
+        outbound["Authorization"] = f"Bearer {token}"
+        outbound["User-Agent"] = USER_AGENT
+        secrets = tuple(
+            value for value in [token, *(h.value for h in headers)] if len(value) >= 4
+        )
+        return RuntimeIntegration(
+            id=integration.id,
+            tenant_id=integration.tenant_id,
+            tenant_name=integration.tenant.name,
+            name=integration.name,
+            scim_url=integration.scim_url,
+            group_description=integration.group_description,
+            force_group_description=integration.force_group_description,
+            outbound_headers=outbound,
+            secret_values=secrets,
+        )
+
+    async def keep_fresh(self, interval: float = REFRESH_INTERVAL) -> None:
+        """Poll the configuration version until cancelled."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await asyncio.to_thread(self.refresh_if_changed)
+            except Exception:
+                logger.exception("configuration refresh failed; keeping the last one")

@@ -1,0 +1,1 @@
+"""The request log: every request the relay answers, with secrets masked."""

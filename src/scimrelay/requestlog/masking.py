@@ -1,0 +1,60 @@
+"""Masking of secrets in logged request and response bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+MASK = "[secure]"
+MAX_LOGGED_BODY = 64 * 1024
+SECRET_ATTRIBUTES = frozenset({"password"})
+
+
+def mask_body(body: bytes | None, secret_values: tuple[str, ...]) -> str | None:
+    """Return the body as text with passwords and known secret values masked.
+
+    JSON bodies lose every ``password`` attribute's value, at any depth and in
+    PATCH operations whose path names it. Any occurrence of the integration's
+    token or custom header values is replaced too. Text over
+    ``MAX_LOGGED_BODY`` characters is cut and marked.
+    """
+    if not body:
+        return None
+
+    try:
+        text = orjson.dumps(_mask_document(orjson.loads(body))).decode()
+    except orjson.JSONDecodeError:
+        text = body.decode("utf-8", errors="replace")
+    for value in secret_values:
+        text = text.replace(value, MASK)
+    if len(text) > MAX_LOGGED_BODY:
+        omitted = len(text) - MAX_LOGGED_BODY
+        text = f"{text[:MAX_LOGGED_BODY]}... [{omitted} characters not logged]"
+    return text
+
+
+def _mask_document(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_mask_document(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+
+    masked = {}
+    for key, value in node.items():
+        if isinstance(key, str) and key.lower() in SECRET_ATTRIBUTES:
+            masked[key] = MASK
+        else:
+            masked[key] = _mask_document(value)
+    if _is_password_operation(node) and "value" in masked:
+        masked["value"] = MASK
+    return masked
+
+
+def _is_password_operation(node: dict[str, Any]) -> bool:
+    path = node.get("path")
+    if not isinstance(path, str) or "op" not in node:
+        return False
+
+    attribute = path.rsplit(":", 1)[-1].split(".")[-1].split("[")[0]
+    return attribute.lower() in SECRET_ATTRIBUTES

@@ -1,0 +1,1 @@
+"""The SCIM endpoint that identity providers call."""

@@ -57,7 +57,7 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine) -> None:
     """Apply every pending migration."""
     try:
-        command.upgrade(alembic_config(engine), "head")
+        command.upgrade(alembic_config(engine), "heads")
     except SQLAlchemyError as error:
         raise ConfigurationError(
             f"the store at {engine.url.render_as_string(hide_password=True)} "

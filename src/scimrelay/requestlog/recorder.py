@@ -49,6 +49,7 @@ class PendingEntry:
     request_body: bytes | None = None
     response_body: bytes | None = None
     secret_values: tuple[str, ...] = field(default=(), repr=False)
+    source: str | None = None
 
     def to_row(self) -> dict[str, Any]:
         return {
@@ -69,6 +70,7 @@ class PendingEntry:
             "error": _mask_text(self.error, self.secret_values),
             "request_body": mask_body(self.request_body, self.secret_values),
             "response_body": mask_body(self.response_body, self.secret_values),
+            "source": self.source,
         }
 
 

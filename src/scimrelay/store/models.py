@@ -113,6 +113,8 @@ class RequestLogEntry(Base):
     error: Mapped[str | None] = mapped_column(Text)
     request_body: Mapped[str | None] = mapped_column(Text)
     response_body: Mapped[str | None] = mapped_column(Text)
+    # Who sent the request: None for identity providers, "sync:google" for a sync.
+    source: Mapped[str | None] = mapped_column(String(32))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -132,4 +134,5 @@ class RequestLogEntry(Base):
             "error": self.error,
             "request_body": self.request_body,
             "response_body": self.response_body,
+            "source": self.source,
         }

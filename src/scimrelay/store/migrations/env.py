@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import Engine
 
 from scimrelay.store.models import Base
+from scimrelay.sync import models as sync_models  # noqa: F401 - registers tables
 
 engine: Engine = context.config.attributes["engine"]
 

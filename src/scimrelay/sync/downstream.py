@@ -1,0 +1,204 @@
+"""SCIM requests of a sync, sent through the relay's downstream pipeline.
+
+Each request carries the integration's token and custom headers, gets the
+group description template like a relayed group creation, goes through the
+shared :class:`~scimrelay.relay.client.DownstreamClient`, and is queued in the
+request log with ``source`` set to the sync's name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import structlog
+
+from scimrelay.errors import DownstreamRejected, DownstreamUnavailable, ScimError
+from scimrelay.relay.client import DownstreamClient, DownstreamResponse
+from scimrelay.relay.directory import RuntimeIntegration
+from scimrelay.relay.rewrite import group_description
+from scimrelay.relay.schemas import SchemaCache
+from scimrelay.requestlog.recorder import PendingEntry, RequestRecorder
+from scimrelay.scim.endpoint import BASE_PREFIX
+from scimrelay.scim.responses import SCIM_MEDIA_TYPE, normalise_error_body
+
+logger = structlog.get_logger(__name__)
+
+PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+PAGE_SIZE = 500
+MAX_PAGES = 10_000
+BUSY_STATUSES = frozenset({429, 503})
+BUSY_ATTEMPTS = 4
+MAX_RETRY_AFTER = 30.0
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """The relay's shared parts that a sync sends its requests through."""
+
+    client: DownstreamClient
+    schemas: SchemaCache
+    recorder: RequestRecorder
+
+
+class SyncScim:
+    """A SCIM client for one integration's downstream, used by one run."""
+
+    def __init__(
+        self, integration: RuntimeIntegration, pipeline: Pipeline, source: str
+    ) -> None:
+        self.integration = integration
+        self.pipeline = pipeline
+        self.source = source
+
+    async def list_all(self, resource: str) -> list[dict[str, Any]]:
+        """Read every page of ``/Users`` or ``/Groups`` (RFC 7644 §3.4.2.4)."""
+        found: list[dict[str, Any]] = []
+        start = 1
+        for _ in range(MAX_PAGES):
+            query = f"startIndex={start}&count={PAGE_SIZE}"
+            page = await self.call("GET", f"/{resource}", query=query) or {}
+            items = [i for i in page.get("Resources") or [] if isinstance(i, dict)]
+            found.extend(items)
+            if not items or len(found) >= int(page.get("totalResults") or 0):
+                return found
+            start += len(items)
+        return found
+
+    async def patch_supported(self) -> bool:
+        """Return whether the downstream announces PATCH (RFC 7644 §5)."""
+        try:
+            config = await self.call("GET", "/ServiceProviderConfig") or {}
+        except DownstreamRejected:
+            return False
+        patch = config.get("patch")
+        return isinstance(patch, dict) and patch.get("supported") is True
+
+    async def create(self, resource: str, document: dict[str, Any]) -> str:
+        """POST a resource and return the id the downstream gave it."""
+        if resource == "Groups":
+            document = await self._with_description(document)
+        created = await self.call("POST", f"/{resource}", document) or {}
+        if not created.get("id"):
+            raise DownstreamRejected(201, "the created resource has no id")
+        return str(created["id"])
+
+    async def replace(self, resource: str, item_id: str, document: Any) -> None:
+        await self.call("PUT", f"/{resource}/{item_id}", document)
+
+    async def patch(
+        self, resource: str, item_id: str, operations: list[dict[str, Any]]
+    ) -> None:
+        document = {"schemas": [PATCH_SCHEMA], "Operations": operations}
+        await self.call("PATCH", f"/{resource}/{item_id}", document)
+
+    async def delete(self, resource: str, item_id: str) -> None:
+        await self.call("DELETE", f"/{resource}/{item_id}")
+
+    async def _with_description(self, document: dict[str, Any]) -> dict[str, Any]:
+        """Fill in a group's description as the relay does for providers."""
+        integration = self.integration
+        if "description" in document or not (
+            integration.force_group_description
+            or await self.pipeline.schemas.group_has_description(integration)
+        ):
+            return document
+        name = str(document.get("displayName") or "")
+        return {**document, "description": group_description(integration, name)}
+
+    async def call(
+        self, method: str, path: str, document: Any = None, query: str = ""
+    ) -> dict[str, Any] | None:
+        """Send one request and return the JSON body, retrying after 429 and 503."""
+        body = orjson.dumps(document) if document is not None else None
+        for attempt in range(BUSY_ATTEMPTS):
+            response = await self._send(method, path, query, body)
+            if response.status not in BUSY_STATUSES or attempt == BUSY_ATTEMPTS - 1:
+                break
+            await asyncio.sleep(_retry_after(response, attempt))
+        if response.status >= 400:
+            raise DownstreamRejected(response.status, self._error_detail(response))
+        return _json(response.body, response.status)
+
+    async def _send(
+        self, method: str, path: str, query: str, body: bytes | None
+    ) -> DownstreamResponse:
+        request_id = uuid.uuid4().hex
+        headers = dict(self.integration.outbound_headers)
+        headers.update({"Accept": SCIM_MEDIA_TYPE, "X-Request-ID": request_id})
+        if body is not None:
+            headers["Content-Type"] = SCIM_MEDIA_TYPE
+        url = self.integration.scim_url + path + (f"?{query}" if query else "")
+        started = time.perf_counter()
+        entry = PendingEntry(
+            time=time.time(),
+            request_id=request_id,
+            method=method,
+            path=f"{BASE_PREFIX}{self.integration.id}{path}",
+            query=query,
+            status=0,
+            duration_ms=0.0,
+            client=None,
+            tenant_id=self.integration.tenant_id,
+            integration_id=self.integration.id,
+            request_body=body,
+            secret_values=self.integration.secret_values,
+            source=self.source,
+        )
+        try:
+            response = await self.pipeline.client.send(method, url, headers, body)
+        except ScimError as error:
+            self._record(entry, started, error.status, None, error.detail)
+            raise DownstreamUnavailable(
+                f"{error.detail}; the next run picks up where this one stopped"
+            ) from None
+        self._record(entry, started, response.status, response, None)
+        return response
+
+    def _record(
+        self,
+        entry: PendingEntry,
+        started: float,
+        status: int,
+        response: DownstreamResponse | None,
+        error: str | None,
+    ) -> None:
+        entry.status = status
+        entry.duration_ms = (time.perf_counter() - started) * 1000
+        entry.error = error
+        if response is not None:
+            entry.downstream_status = response.status
+            entry.downstream_ms = response.elapsed_ms
+            entry.response_body = response.body or None
+        self.pipeline.recorder.record(entry)
+
+    def _error_detail(self, response: DownstreamResponse) -> str:
+        content_type = response.headers.get("content-type", "")
+        body = normalise_error_body(response.status, content_type, response.body)
+        detail = str((_json(body, response.status) or {}).get("detail") or "no detail")
+        for secret in self.integration.secret_values:
+            detail = detail.replace(secret, "[secure]")
+        return detail
+
+
+def _json(body: bytes, status: int) -> dict[str, Any] | None:
+    if not body:
+        return None
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise DownstreamRejected(
+            status, "the response is not JSON: check the integration's SCIM URL"
+        ) from None
+    return document if isinstance(document, dict) else None
+
+
+def _retry_after(response: DownstreamResponse, attempt: int) -> float:
+    raw = response.headers.get("retry-after", "")
+    if raw.isdigit():
+        return min(MAX_RETRY_AFTER, float(raw))
+    return float(2**attempt)

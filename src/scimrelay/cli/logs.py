@@ -46,7 +46,10 @@ def logs(integration_id: str | None, limit: int, as_json: bool) -> None:
             str(e["downstream_status"] or "-"),
             f"{e['duration_ms']:.1f}",
             e["path"] + (f"?{e['query']}" if e["query"] else ""),
+            e.get("source") or "-",
         ]
         for e in entries
     ]
-    print_table(rows, ["TIME", "METHOD", "STATUS", "DOWNSTREAM", "MS", "PATH"])
+    print_table(
+        rows, ["TIME", "METHOD", "STATUS", "DOWNSTREAM", "MS", "PATH", "SOURCE"]
+    )

@@ -9,6 +9,8 @@ from scimrelay import __version__
 from scimrelay.cli.common import open_context, reports_errors
 from scimrelay.cli.integrations import integration
 from scimrelay.cli.logs import logs
+from scimrelay.cli.sources import source
+from scimrelay.cli.sync import sync
 from scimrelay.cli.tenants import tenant
 
 
@@ -60,3 +62,5 @@ def serve(host: str, port: int, workers: int) -> None:
 main.add_command(tenant)
 main.add_command(integration)
 main.add_command(logs)
+main.add_command(source)
+main.add_command(sync)

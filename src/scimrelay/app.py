@@ -21,6 +21,8 @@ from scimrelay.requestlog.recorder import RequestRecorder
 from scimrelay.scim.endpoint import ScimEndpoint
 from scimrelay.settings import Settings
 from scimrelay.store.database import is_current
+from scimrelay.sync.downstream import Pipeline
+from scimrelay.sync.scheduler import SyncScheduler
 
 logger = structlog.get_logger(__name__)
 
@@ -43,6 +45,11 @@ class Relay:
             SchemaCache(self.client),
             self.recorder,
         )
+        self.scheduler = SyncScheduler.for_relay(
+            self.context,
+            self.directory,
+            Pipeline(self.client, self.endpoint.schemas, self.recorder),
+        )
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
@@ -50,11 +57,13 @@ class Relay:
         self.recorder.start()
         await self.client.start()
         refresher = asyncio.create_task(self.directory.keep_fresh())
+        self.scheduler.start()
         logger.info("relay started", integrations=len(self.directory))
         try:
             yield
         finally:
             refresher.cancel()
+            await self.scheduler.stop()
             await self.client.close()
             self.recorder.stop()
             self.context.close()

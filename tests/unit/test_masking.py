@@ -58,3 +58,9 @@ def test_long_body_is_cut_and_marked() -> None:
 
     assert masked is not None
     assert masked.endswith("... [10 characters not logged]")
+
+
+def test_body_without_secrets_is_stored_verbatim() -> None:
+    body = b'{"userName": "alice",  "active": true}'
+
+    assert mask_body(body, ("unrelated-token",)) == body.decode()

@@ -1,0 +1,182 @@
+"""Run the relay benchmark: `python bench/run.py [options]`, or `make bench`.
+
+Starts a fixed nginx downstream, the references and the relay on loopback,
+loads each with wrk, prints the results, saves them as JSON in bench/results/
+and writes docs/benchmarks.md and docs/benchmarks.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+if __package__ in (None, ""):
+    # Run as a script: make the repository root importable for `bench.*`.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import report
+from bench.page import write_page
+from bench.scenarios import select_scenarios
+from bench.suite import TARGET_STARTERS, SuiteOptions, run_suite
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+DEFAULT_RESULTS_DIR = REPOSITORY / "bench" / "results"
+DEFAULT_DOCS_DIR = REPOSITORY / "docs"
+
+
+def parse_arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python bench/run.py", description=__doc__.splitlines()[0]
+    )
+    _add_measurement_options(parser.add_argument_group("measurement"))
+    _add_relay_options(parser.add_argument_group("relay"))
+    _add_output_options(parser.add_argument_group("output"))
+    return parser.parse_args(argv)
+
+
+def _add_measurement_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--quick",
+        action="store_true",
+        help="one round of 2 s runs with 1 s warm-ups, for a smoke test",
+    )
+    group.add_argument(
+        "--rounds", type=int, default=3, help="rounds over all targets (default 3)"
+    )
+    group.add_argument(
+        "--duration", type=int, default=5, help="seconds per wrk run (default 5)"
+    )
+    group.add_argument(
+        "--warmup",
+        type=int,
+        default=2,
+        help="seconds of warm-up per target and scenario (default 2, 0 skips it)",
+    )
+    group.add_argument(
+        "--scenarios",
+        default="get,post",
+        help="comma-separated scenarios: NAME for every default concurrency "
+        "(1 and 32) or NAME-cN for one, e.g. get-c1,post (default get,post)",
+    )
+    group.add_argument(
+        "--targets",
+        default=",".join(TARGET_STARTERS),
+        help=f"comma-separated targets among {', '.join(TARGET_STARTERS)} "
+        "(default all)",
+    )
+
+
+def _add_relay_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--database-url",
+        help="SQLAlchemy URL of the relay's database, e.g. "
+        "postgresql+psycopg://postgres@127.0.0.1:5432/test (default: SQLite "
+        "in the relay's fresh data dir)",
+    )
+    group.add_argument(
+        "--relay-workers",
+        type=int,
+        default=1,
+        help="relay worker processes, passed as `serve --workers` (default 1)",
+    )
+
+
+def _add_output_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--results-dir",
+        type=Path,
+        default=DEFAULT_RESULTS_DIR,
+        help="folder for the raw JSON results (default bench/results)",
+    )
+    group.add_argument(
+        "--docs-dir",
+        type=Path,
+        default=DEFAULT_DOCS_DIR,
+        help="folder for benchmarks.md and benchmarks.png (default docs)",
+    )
+    group.add_argument(
+        "--no-docs",
+        action="store_true",
+        help="print and save results without touching the docs folder",
+    )
+    group.add_argument(
+        "--keep-workdir",
+        action="store_true",
+        help="keep the temporary folder with configs and server logs",
+    )
+    group.add_argument(
+        "--report-only",
+        type=Path,
+        metavar="RESULTS_JSON",
+        help="skip measuring and rebuild the report from a saved results file",
+    )
+
+
+def suite_options(arguments: argparse.Namespace) -> SuiteOptions:
+    """Validate the command-line arguments and turn them into SuiteOptions."""
+    target_names = [name.strip() for name in arguments.targets.split(",") if name]
+    unknown = [name for name in target_names if name not in TARGET_STARTERS]
+    if unknown or not target_names:
+        raise ValueError(
+            f"invalid --targets {arguments.targets!r}; "
+            f"choose from {', '.join(TARGET_STARTERS)}"
+        )
+    rounds, duration_s, warmup_s = (
+        arguments.rounds,
+        arguments.duration,
+        arguments.warmup,
+    )
+    if arguments.quick:
+        rounds, duration_s, warmup_s = 1, 2, 1
+    if rounds < 1 or duration_s < 1 or warmup_s < 0 or arguments.relay_workers < 1:
+        raise ValueError(
+            "--rounds, --duration and --relay-workers must be at least 1, "
+            "and --warmup at least 0"
+        )
+    return SuiteOptions(
+        target_names=target_names,
+        scenarios=select_scenarios(arguments.scenarios),
+        rounds=rounds,
+        duration_s=duration_s,
+        warmup_s=warmup_s,
+        database_url=arguments.database_url,
+        relay_workers=arguments.relay_workers,
+        keep_workdir=arguments.keep_workdir,
+    )
+
+
+def save_results(results: dict[str, object], results_dir: Path) -> Path:
+    results_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = results_dir / f"{stamp}.json"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
+    if arguments.report_only:
+        results = json.loads(arguments.report_only.read_text())
+    else:
+        try:
+            options = suite_options(arguments)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        command = shlex.join(["python", "bench/run.py", *sys.argv[1:]])
+        results = run_suite(options, command)
+        print(f"Raw results: {save_results(results, arguments.results_dir)}")
+    print()
+    print(report.console_report(results))
+    if not arguments.no_docs:
+        page_path, chart_path = write_page(results, arguments.docs_dir)
+        print(f"\nWrote {page_path} and {chart_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -25,7 +25,7 @@ lint: $(BIN)/activate
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-# Benchmark-only Python dependencies (matplotlib). bench/run.py installs nginx
+# Benchmark-only Python dependencies (matplotlib, py-spy). bench/run.py installs nginx
 # and wrk with apt-get itself when they are missing.
 $(VENV)/.bench-deps: $(BIN)/activate pyproject.toml
 	$(BIN)/pip install -q -e '.[test,bench]'

@@ -171,7 +171,8 @@ def _reproduce(results: dict[str, Any]) -> str:
             "",
             "`python bench/run.py --help` lists the options: `--quick`, "
             "`--rounds`, `--duration`, `--scenarios`, `--targets`, "
-            "`--database-url` and `--relay-workers`. "
+            "`--database-url`, `--relay-workers`, `--relay-env` and "
+            "`--profile` (py-spy samples of the Python targets under load). "
             "`python bench/run.py --report-only bench/results/FILE.json` "
             "rebuilds this page and the chart from saved results.",
         ]

@@ -68,6 +68,7 @@ def relay_environment(context: RunContext, public_url: str) -> dict[str, str]:
     }
     if context.database_url:
         environment["SCIMRELAY_DATABASE_URL"] = context.database_url
+    environment.update(context.relay_settings)
     return environment
 
 

@@ -83,6 +83,21 @@ def _add_relay_options(group: argparse._ArgumentGroup) -> None:
         default=1,
         help="relay worker processes, passed as `serve --workers` (default 1)",
     )
+    group.add_argument(
+        "--relay-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment variable for the relay, e.g. "
+        "SCIMRELAY_LOG_LEVEL=WARNING; repeat for several",
+    )
+    group.add_argument(
+        "--profile",
+        metavar="SCENARIOS",
+        help="after the rounds, sample the floor and the relay with py-spy "
+        "under these scenarios (same syntax as --scenarios), writing collapsed "
+        "stacks and a summary to the results folder",
+    )
 
 
 def _add_output_options(group: argparse._ArgumentGroup) -> None:
@@ -137,6 +152,7 @@ def suite_options(arguments: argparse.Namespace) -> SuiteOptions:
             "--rounds, --duration and --relay-workers must be at least 1, "
             "and --warmup at least 0"
         )
+    profile_scenarios = select_scenarios(arguments.profile) if arguments.profile else []
     return SuiteOptions(
         target_names=target_names,
         scenarios=select_scenarios(arguments.scenarios),
@@ -145,8 +161,22 @@ def suite_options(arguments: argparse.Namespace) -> SuiteOptions:
         warmup_s=warmup_s,
         database_url=arguments.database_url,
         relay_workers=arguments.relay_workers,
+        relay_settings=parse_settings(arguments.relay_env),
         keep_workdir=arguments.keep_workdir,
+        profile_scenarios=profile_scenarios,
+        profile_dir=arguments.results_dir,
     )
+
+
+def parse_settings(assignments: list[str]) -> dict[str, str]:
+    """Turn NAME=VALUE strings into a dict, rejecting any without a name."""
+    settings = {}
+    for assignment in assignments:
+        name, separator, value = assignment.partition("=")
+        if not separator or not name:
+            raise ValueError(f"invalid --relay-env {assignment!r}; use NAME=VALUE")
+        settings[name] = value
+    return settings
 
 
 def save_results(results: dict[str, object], results_dir: Path) -> Path:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench import checks, cpu, environment
 from bench.load import LoadSpec, run_wrk
+from bench.profile import profile_under_load, summarize_profile
 from bench.relay import start_relay
 from bench.scenarios import Scenario
 from bench.targets import (
@@ -36,6 +38,10 @@ TARGET_STARTERS: dict[str, TargetStarter] = {
 }
 
 
+# Relay settings whose values are left out of the results.
+SECRET_NAME = re.compile("SECRET|KEY|TOKEN|PASSWORD", re.IGNORECASE)
+# Targets that run Python, so py-spy can sample them.
+PYTHON_TARGETS = ("floor", "relay")
 # Cores' worth of CPU used by other processes above which a run warns.
 BACKGROUND_WARNING_CORES = 0.2
 
@@ -55,7 +61,11 @@ class SuiteOptions:
     warmup_s: int
     database_url: str | None = None
     relay_workers: int = 1
+    relay_settings: Mapping[str, str] = field(default_factory=dict)
     keep_workdir: bool = False
+    # Scenarios to sample with py-spy on each Python target after the rounds.
+    profile_scenarios: Sequence[Scenario] = ()
+    profile_dir: Path = Path("bench/results")
 
 
 def run_suite(options: SuiteOptions, command: str) -> dict[str, Any]:
@@ -72,6 +82,7 @@ def run_suite(options: SuiteOptions, command: str) -> dict[str, Any]:
             _check_targets(targets, options.scenarios)
             _warm_up(targets, options, workdir)
             runs = _measure(context, targets, options)
+            profiles = _profile(context, targets, options)
         succeeded = True
     finally:
         if succeeded and not options.keep_workdir:
@@ -90,6 +101,7 @@ def run_suite(options: SuiteOptions, command: str) -> dict[str, Any]:
         "targets": [_target_dict(target) for target in targets],
         "scenarios": [_scenario_dict(scenario) for scenario in options.scenarios],
         "runs": runs,
+        "profiles": profiles,
     }
 
 
@@ -119,6 +131,7 @@ def _start_targets(
         log_dir=log_dir,
         database_url=options.database_url,
         relay_workers=options.relay_workers,
+        relay_settings=dict(options.relay_settings),
     )
     start_downstream(context)
     targets = []
@@ -167,6 +180,35 @@ def _measure(
                 runs.append({"round": round_index + 1, **run})
                 time.sleep(0.2)
     return runs
+
+
+def _profile(
+    context: RunContext, targets: Sequence[Target], options: SuiteOptions
+) -> list[dict[str, Any]]:
+    """Sample each Python target with py-spy under each profile scenario."""
+    profiles = []
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    options.profile_dir.mkdir(parents=True, exist_ok=True)
+    for scenario in options.profile_scenarios:
+        for target in targets:
+            if target.name not in PYTHON_TARGETS or target.pid is None:
+                continue
+            output = options.profile_dir / f"{stamp}-{target.name}-{scenario.key}.txt"
+            print(f"Profiling {target.name} under {scenario.key}", flush=True)
+            spec = _load_spec(target, scenario, options.duration_s)
+            result = profile_under_load(target.pid, spec, output, context.workdir)
+            summary = summarize_profile(output)
+            output.with_suffix(".summary.txt").write_text(summary + "\n")
+            print(summary, flush=True)
+            profiles.append(
+                {
+                    "target": target.name,
+                    "scenario": scenario.key,
+                    "raw": str(output),
+                    "throughput_rps_while_sampled": result.throughput_rps,
+                }
+            )
+    return profiles
 
 
 def _measured_run(
@@ -237,6 +279,10 @@ def _options_dict(options: SuiteOptions) -> dict[str, Any]:
         "warmup_s": options.warmup_s,
         "database": "postgresql" if options.database_url else "sqlite",
         "relay_workers": options.relay_workers,
+        "relay_settings": {
+            name: "[hidden]" if SECRET_NAME.search(name) else value
+            for name, value in options.relay_settings.items()
+        },
     }
 
 

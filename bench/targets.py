@@ -46,6 +46,8 @@ class RunContext:
     log_dir: Path
     database_url: str | None = None
     relay_workers: int = 1
+    # Extra SCIMRELAY_* settings for the relay, over the benchmark's own.
+    relay_settings: dict[str, str] = field(default_factory=dict)
     downstream_port: int = 0
     downstream_pid: int = 0
 

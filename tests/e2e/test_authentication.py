@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import ScimServer
-from tests.support.relay import Relay
+from tests.support.relay import Relay, describe_cli
 
 
 @dataclass(frozen=True)
@@ -161,3 +161,20 @@ def test_rejection_leaks_no_key(
     for response in rejected.values():
         assert relay.api_key not in response.text
         assert other_integration["api_key"] not in response.text
+
+
+def test_deleted_integration_key_is_rejected(
+    relay: Relay, scim_server: ScimServer, rejected: dict[str, httpx.Response]
+) -> None:
+    integration = relay.create_integration(
+        scim_server.new_tenant_url(), scim_server.token
+    )
+    completed = relay.cli.run("integration", "delete", integration["id"])
+    assert completed.returncode == 0, describe_cli(completed)
+    relay.wait_for_key(integration, integration["api_key"], accepted=False)
+
+    with relay.client(integration=integration) as client:
+        response = client.get("/Users")
+
+    assert response.status_code == 401
+    assert response.content == rejected["missing"].content

@@ -117,3 +117,43 @@ def test_public_url_sets_meta_location(
     expected = f"{PUBLIC_URL}/scim/v2/{public_relay.integration_id}/Users/{user_id}"
 
     assert public_created["body"]["meta"]["location"] == expected
+
+
+def test_bulk_operation_locations_point_at_relay(relay: Relay) -> None:
+    bulk = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [
+            {
+                "method": "POST",
+                "path": "/Users",
+                "bulkId": "first",
+                "data": {
+                    "schemas": [USER_SCHEMA],
+                    "userName": f"bulk-{secrets.token_hex(4)}",
+                },
+            }
+        ],
+    }
+    with relay.client() as client:
+        response = client.post("/Bulk", json=bulk)
+
+    assert response.status_code == 200, response.text
+    operation = response.json()["Operations"][0]
+    assert operation["status"] == "201"
+    assert operation["location"].startswith(f"{relay.scim_url}/Users/")
+
+
+def test_search_meta_locations_point_at_relay(
+    relay: Relay, created: httpx.Response
+) -> None:
+    search = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": f'userName eq "{created.json()["userName"]}"',
+    }
+    with relay.client() as client:
+        response = client.post("/Users/.search", json=search)
+
+    assert response.status_code == 200, response.text
+    resources = response.json()["Resources"]
+    assert len(resources) == 1
+    assert resources[0]["meta"]["location"] == created.headers["location"]

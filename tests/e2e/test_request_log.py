@@ -22,6 +22,7 @@ from tests.support.relay import Relay
 HEADER_VALUE = f"header-secret-{secrets.token_hex(10)}"
 CREATE_PASSWORD = f"create-password-{secrets.token_hex(10)}"
 PATCH_PASSWORD = f"patch-password-{secrets.token_hex(10)}"
+BULK_PASSWORD = f"bulk-password-{secrets.token_hex(10)}"
 LOG_KEYS = {
     "time",
     "request_id",
@@ -50,13 +51,14 @@ class Traffic:
 
     create_id: str
     patch_id: str
+    bulk_id: str
     search_id: str
     search_query: str
     user_id: str
 
 
 def send_traffic(client: httpx.Client) -> Traffic:
-    """Create a user with a password, change it with PATCH, then search."""
+    """Send passwords on create, in a PATCH and in a bulk request, then search."""
     user = {
         "schemas": [USER_SCHEMA],
         "userName": f"logged-{secrets.token_hex(4)}",
@@ -73,6 +75,24 @@ def send_traffic(client: httpx.Client) -> Traffic:
     patched = client.patch(f"/Users/{user_id}", json=patch)
     assert patched.status_code in (200, 204), patched.text
 
+    bulk = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [
+            {
+                "method": "POST",
+                "path": "/Users",
+                "bulkId": "logged",
+                "data": {
+                    "schemas": [USER_SCHEMA],
+                    "userName": f"bulk-{secrets.token_hex(4)}",
+                    "password": BULK_PASSWORD,
+                },
+            }
+        ],
+    }
+    bulked = client.post("/Bulk", json=bulk)
+    assert bulked.status_code == 200, bulked.text
+
     query = f"filter=userName%20eq%20%22{user['userName']}%22&count=5"
     searched = client.get(f"/Users?{query}")
     assert searched.status_code == 200, searched.text
@@ -80,6 +100,7 @@ def send_traffic(client: httpx.Client) -> Traffic:
     return Traffic(
         create_id=created.headers["x-request-id"],
         patch_id=patched.headers["x-request-id"],
+        bulk_id=bulked.headers["x-request-id"],
         search_id=searched.headers["x-request-id"],
         search_query=query,
         user_id=user_id,
@@ -103,6 +124,7 @@ def entries(relay: Relay, traffic: Traffic) -> dict[str, dict[str, Any]]:
     return {
         "create": relay.log_entry(traffic.create_id),
         "patch": relay.log_entry(traffic.patch_id),
+        "bulk": relay.log_entry(traffic.bulk_id),
         "search": relay.log_entry(traffic.search_id),
     }
 
@@ -141,6 +163,13 @@ def test_patch_entry_masks_password_value(entries: dict[str, dict[str, Any]]) ->
     assert "[secure]" in request_body
 
 
+def test_bulk_entry_masks_password(entries: dict[str, dict[str, Any]]) -> None:
+    request_body = entries["bulk"]["request_body"]
+
+    assert BULK_PASSWORD not in request_body
+    assert "[secure]" in request_body
+
+
 def test_search_entry_records_query(
     traffic: Traffic, entries: dict[str, dict[str, Any]]
 ) -> None:
@@ -153,7 +182,7 @@ def test_search_entry_records_query(
 
 def test_entries_are_newest_first(relay: Relay, traffic: Traffic) -> None:
     ids = [entry["request_id"] for entry in relay.logs(relay.integration_id)]
-    sent = [traffic.create_id, traffic.patch_id, traffic.search_id]
+    sent = [traffic.create_id, traffic.patch_id, traffic.bulk_id, traffic.search_id]
     positions = [ids.index(request_id) for request_id in sent]
 
     assert positions == sorted(positions, reverse=True)
@@ -228,13 +257,14 @@ def secret_values(relay: Relay, scim_server: ScimServer) -> dict[str, str]:
         "api key": relay.api_key,
         "created password": CREATE_PASSWORD,
         "patched password": PATCH_PASSWORD,
+        "bulk password": BULK_PASSWORD,
     }
 
 
 def test_logs_output_has_no_secret(
     relay: Relay, scim_server: ScimServer, places: Places
 ) -> None:
-    assert places.logs_json.count("request_id") >= 3
+    assert places.logs_json.count("request_id") >= 4
     for name, value in secret_values(relay, scim_server).items():
         assert value not in places.logs_json, name
 

@@ -131,8 +131,24 @@ def _method(results: dict[str, Any]) -> str:
             "ratios between targets are the figures to compare.",
             "- The downstream answers from memory, so the numbers show the cost "
             "of each proxy, not of a real SCIM application.",
+            _disturbance_note(results),
         ]
     )
+
+
+def _disturbance_note(results: dict[str, Any]) -> str:
+    disturbed = report.disturbed_runs(results)
+    note = (
+        f"- The CPU column is the median number of cores used during a run. "
+        f'"other" is CPU time outside the target, the downstream and wrk. '
+        f"In {len(disturbed)} of {len(results['runs'])} runs it exceeded "
+        f"{report.DISTURBED_OTHER_CORES:g} cores, meaning other processes on "
+        "the machine competed with the benchmark"
+    )
+    if not disturbed:
+        return note + "."
+    keys = sorted({f"{run['scenario']} {run['target']}" for run in disturbed})
+    return note + f" ({', '.join(keys)}). Medians over the rounds damp this."
 
 
 def _machine(results: dict[str, Any]) -> str:

@@ -13,10 +13,18 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bench.load import LoadResult, LoadSpec, run_wrk
+from bench.measure import load_spec
+from bench.scenarios import Scenario
+from bench.targets import RunContext, Target
 
+# Targets that run Python, so py-spy can sample them.
+PYTHON_TARGETS = ("floor", "relay")
 SAMPLE_RATE_HZ = 250
 # Seconds between starting py-spy and starting wrk, so it is attached in time.
 ATTACH_DELAY_S = 1.0
@@ -92,3 +100,36 @@ def summarize_profile(raw_path: Path, limit: int = 25) -> str:
     lines += ["", "Self:"]
     lines += [f"{count / total:7.1%}  {name}" for name, count in own.most_common(limit)]
     return "\n".join(lines)
+
+
+def profile_targets(
+    context: RunContext,
+    targets: Sequence[Target],
+    scenarios: Sequence[Scenario],
+    duration_s: int,
+    output_dir: Path,
+) -> list[dict[str, Any]]:
+    """Sample each Python target with py-spy under each profile scenario."""
+    profiles = []
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for scenario in scenarios:
+        for target in targets:
+            if target.name not in PYTHON_TARGETS or target.pid is None:
+                continue
+            output = output_dir / f"{stamp}-{target.name}-{scenario.key}.txt"
+            print(f"Profiling {target.name} under {scenario.key}", flush=True)
+            spec = load_spec(target, scenario, duration_s)
+            result = profile_under_load(target.pid, spec, output, context.workdir)
+            summary = summarize_profile(output)
+            output.with_suffix(".summary.txt").write_text(summary + "\n")
+            print(summary, flush=True)
+            profiles.append(
+                {
+                    "target": target.name,
+                    "scenario": scenario.key,
+                    "raw": str(output),
+                    "throughput_rps_while_sampled": result.throughput_rps,
+                }
+            )
+    return profiles

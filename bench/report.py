@@ -18,6 +18,9 @@ RATIO_BASELINES = (
 # The relay's performance goals.
 MAX_ADDED_P50_MS = 1.0
 CPU_PARTS = ("downstream", "wrk", "other")
+# Cores used by processes outside the benchmark above which a run counts as
+# disturbed: its numbers are likely low.
+DISTURBED_OTHER_CORES = 0.5
 MIN_FLOOR_RATIO = 0.8
 
 
@@ -81,6 +84,15 @@ def cpu_cell(summary: Summary) -> str:
     proxy = f"{cores['target']:.2f}" if "target" in cores else "-"
     parts = [proxy] + [f"{cores.get(name, 0.0):.2f}" for name in CPU_PARTS]
     return " / ".join(parts)
+
+
+def disturbed_runs(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the runs during which other processes used noticeable CPU."""
+    return [
+        run
+        for run in results["runs"]
+        if run.get("cpu_cores", {}).get("other", 0.0) > DISTURBED_OTHER_CORES
+    ]
 
 
 def throughput_ratio(

@@ -26,6 +26,14 @@ from bench.suite import TARGET_STARTERS, SuiteOptions, run_suite
 REPOSITORY = Path(__file__).resolve().parent.parent
 DEFAULT_RESULTS_DIR = REPOSITORY / "bench" / "results"
 DEFAULT_DOCS_DIR = REPOSITORY / "docs"
+# Option values that --quick sets, overriding the command line.
+QUICK_SETTINGS = {
+    "rounds": 1,
+    "duration": 2,
+    "warmup": 1,
+    "quiet_wait": 2.0,
+    "retries": 0,
+}
 
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
@@ -42,7 +50,7 @@ def _add_measurement_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--quick",
         action="store_true",
-        help="one round of 2 s runs with 1 s warm-ups, for a smoke test",
+        help="one round of 2 s runs with 1 s warm-ups and no retries, for a smoke test",
     )
     group.add_argument(
         "--rounds", type=int, default=3, help="rounds over all targets (default 3)"
@@ -55,6 +63,20 @@ def _add_measurement_options(group: argparse._ArgumentGroup) -> None:
         type=int,
         default=2,
         help="seconds of warm-up per target and scenario (default 2, 0 skips it)",
+    )
+    group.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=10.0,
+        help="max seconds to wait before each run for other processes to use "
+        "under half a core (default 10)",
+    )
+    group.add_argument(
+        "--retries",
+        type=int,
+        default=1,
+        help="extra runs allowed when other processes disturbed a run; the "
+        "least disturbed run counts (default 1)",
     )
     group.add_argument(
         "--scenarios",
@@ -140,25 +162,23 @@ def suite_options(arguments: argparse.Namespace) -> SuiteOptions:
             f"invalid --targets {arguments.targets!r}; "
             f"choose from {', '.join(TARGET_STARTERS)}"
         )
-    rounds, duration_s, warmup_s = (
-        arguments.rounds,
-        arguments.duration,
-        arguments.warmup,
-    )
     if arguments.quick:
-        rounds, duration_s, warmup_s = 1, 2, 1
-    if rounds < 1 or duration_s < 1 or warmup_s < 0 or arguments.relay_workers < 1:
-        raise ValueError(
-            "--rounds, --duration and --relay-workers must be at least 1, "
-            "and --warmup at least 0"
-        )
+        for name, value in QUICK_SETTINGS.items():
+            setattr(arguments, name, value)
+    counts = (arguments.rounds, arguments.duration, arguments.relay_workers)
+    if min(counts) < 1:
+        raise ValueError("--rounds, --duration and --relay-workers must be >= 1")
+    if min(arguments.warmup, arguments.quiet_wait, arguments.retries) < 0:
+        raise ValueError("--warmup, --quiet-wait and --retries must be >= 0")
     profile_scenarios = select_scenarios(arguments.profile) if arguments.profile else []
     return SuiteOptions(
         target_names=target_names,
         scenarios=select_scenarios(arguments.scenarios),
-        rounds=rounds,
-        duration_s=duration_s,
-        warmup_s=warmup_s,
+        rounds=arguments.rounds,
+        duration_s=arguments.duration,
+        warmup_s=arguments.warmup,
+        quiet_wait_s=arguments.quiet_wait,
+        retries=arguments.retries,
         database_url=arguments.database_url,
         relay_workers=arguments.relay_workers,
         relay_settings=parse_settings(arguments.relay_env),

@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import checks, cpu, environment
-from bench.load import LoadSpec, run_wrk
-from bench.profile import profile_under_load, summarize_profile
+from bench import checks, cpu, environment, report
+from bench.load import run_wrk
+from bench.measure import RoundOptions, load_spec, measure_rounds
+from bench.profile import profile_targets
 from bench.relay import start_relay
 from bench.scenarios import Scenario
 from bench.targets import (
@@ -40,10 +41,8 @@ TARGET_STARTERS: dict[str, TargetStarter] = {
 
 # Relay settings whose values are left out of the results.
 SECRET_NAME = re.compile("SECRET|KEY|TOKEN|PASSWORD", re.IGNORECASE)
-# Targets that run Python, so py-spy can sample them.
-PYTHON_TARGETS = ("floor", "relay")
 # Cores' worth of CPU used by other processes above which a run warns.
-BACKGROUND_WARNING_CORES = 0.2
+BACKGROUND_WARNING_CORES = report.DISTURBED_OTHER_CORES
 
 
 class TargetCheckError(RuntimeError):
@@ -59,6 +58,10 @@ class SuiteOptions:
     rounds: int
     duration_s: int
     warmup_s: int
+    # Seconds to wait for other processes to calm down before each run.
+    quiet_wait_s: float = 10.0
+    # Extra runs allowed when other processes disturbed a run.
+    retries: int = 1
     database_url: str | None = None
     relay_workers: int = 1
     relay_settings: Mapping[str, str] = field(default_factory=dict)
@@ -66,6 +69,15 @@ class SuiteOptions:
     # Scenarios to sample with py-spy on each Python target after the rounds.
     profile_scenarios: Sequence[Scenario] = ()
     profile_dir: Path = Path("bench/results")
+
+    @property
+    def round_options(self) -> RoundOptions:
+        return RoundOptions(
+            rounds=self.rounds,
+            duration_s=self.duration_s,
+            quiet_wait_s=self.quiet_wait_s,
+            retries=self.retries,
+        )
 
 
 def run_suite(options: SuiteOptions, command: str) -> dict[str, Any]:
@@ -81,8 +93,16 @@ def run_suite(options: SuiteOptions, command: str) -> dict[str, Any]:
             context, targets = _start_targets(stack, workdir, options)
             _check_targets(targets, options.scenarios)
             _warm_up(targets, options, workdir)
-            runs = _measure(context, targets, options)
-            profiles = _profile(context, targets, options)
+            runs = measure_rounds(
+                context, targets, options.scenarios, options.round_options
+            )
+            profiles = profile_targets(
+                context,
+                targets,
+                options.profile_scenarios,
+                options.duration_s,
+                options.profile_dir,
+            )
         succeeded = True
     finally:
         if succeeded and not options.keep_workdir:
@@ -158,112 +178,7 @@ def _warm_up(targets: Sequence[Target], options: SuiteOptions, workdir: Path) ->
     print(f"Warming up each target for {options.warmup_s} s per scenario", flush=True)
     for scenario in options.scenarios:
         for target in targets:
-            run_wrk(_load_spec(target, scenario, options.warmup_s), workdir / "wrk")
-
-
-def _measure(
-    context: RunContext, targets: Sequence[Target], options: SuiteOptions
-) -> list[dict[str, Any]]:
-    """Run every scenario on every target once per round.
-
-    Each round starts with the next target in turn, so no target always runs
-    right after the same neighbour or always first.
-    """
-    runs = []
-    for round_index in range(options.rounds):
-        shift = round_index % len(targets)
-        order = [*targets[shift:], *targets[:shift]]
-        for scenario in options.scenarios:
-            for target in order:
-                run = _measured_run(context, target, scenario, options.duration_s)
-                _print_run(round_index + 1, options.rounds, scenario, target, run)
-                runs.append({"round": round_index + 1, **run})
-                time.sleep(0.2)
-    return runs
-
-
-def _profile(
-    context: RunContext, targets: Sequence[Target], options: SuiteOptions
-) -> list[dict[str, Any]]:
-    """Sample each Python target with py-spy under each profile scenario."""
-    profiles = []
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    options.profile_dir.mkdir(parents=True, exist_ok=True)
-    for scenario in options.profile_scenarios:
-        for target in targets:
-            if target.name not in PYTHON_TARGETS or target.pid is None:
-                continue
-            output = options.profile_dir / f"{stamp}-{target.name}-{scenario.key}.txt"
-            print(f"Profiling {target.name} under {scenario.key}", flush=True)
-            spec = _load_spec(target, scenario, options.duration_s)
-            result = profile_under_load(target.pid, spec, output, context.workdir)
-            summary = summarize_profile(output)
-            output.with_suffix(".summary.txt").write_text(summary + "\n")
-            print(summary, flush=True)
-            profiles.append(
-                {
-                    "target": target.name,
-                    "scenario": scenario.key,
-                    "raw": str(output),
-                    "throughput_rps_while_sampled": result.throughput_rps,
-                }
-            )
-    return profiles
-
-
-def _measured_run(
-    context: RunContext, target: Target, scenario: Scenario, duration_s: int
-) -> dict[str, Any]:
-    """Run wrk once and record the CPU that the target, downstream and wrk used."""
-    sessions = {"downstream": context.downstream_pid}
-    if target.pid is not None and target.pid != context.downstream_pid:
-        sessions["target"] = target.pid
-    spec = _load_spec(target, scenario, duration_s)
-    before = cpu.take_snapshot(sessions)
-    result = run_wrk(spec, context.workdir / "wrk")
-    cores = cpu.cores_used(before, cpu.take_snapshot(sessions))
-    return {
-        "target": target.name,
-        "scenario": scenario.key,
-        "capped": result.requests >= spec.max_requests_per_thread * spec.threads,
-        "cpu_cores": cores,
-        **result.to_dict(),
-    }
-
-
-def _load_spec(target: Target, scenario: Scenario, duration_s: int) -> LoadSpec:
-    return LoadSpec(
-        url=target.scim_base_url + scenario.resource_path,
-        method=scenario.method,
-        headers={**scenario.headers, **target.headers},
-        body=scenario.body,
-        connections=scenario.concurrency,
-        threads=scenario.threads,
-        duration_s=duration_s,
-        # Cap far above what one wrk thread reached against nginx on loopback
-        # (about 120,000 requests/s on a 2-core AMD EPYC), so it only bounds
-        # runaway runs.
-        max_requests_per_thread=duration_s * 500_000,
-    )
-
-
-def _print_run(
-    round_number: int,
-    rounds: int,
-    scenario: Scenario,
-    target: Target,
-    run: dict[str, Any],
-) -> None:
-    errors = f"  ERRORS {run['errors']}" if run["error_count"] else ""
-    cores = " ".join(f"{name} {value:.2f}" for name, value in run["cpu_cores"].items())
-    print(
-        f"round {round_number}/{rounds}  {scenario.key:<10} {target.name:<7}"
-        f" {run['throughput_rps']:>10,.0f} req/s"
-        f"  p50 {run['latency_ms']['p50']:7.3f} ms"
-        f"  p99 {run['latency_ms']['p99']:7.3f} ms"
-        f"  cores: {cores}{errors}",
-        flush=True,
-    )
+            run_wrk(load_spec(target, scenario, options.warmup_s), workdir / "wrk")
 
 
 def _now() -> str:
@@ -277,6 +192,8 @@ def _options_dict(options: SuiteOptions) -> dict[str, Any]:
         "rounds": options.rounds,
         "duration_s": options.duration_s,
         "warmup_s": options.warmup_s,
+        "quiet_wait_s": options.quiet_wait_s,
+        "retries": options.retries,
         "database": "postgresql" if options.database_url else "sqlite",
         "relay_workers": options.relay_workers,
         "relay_settings": {

@@ -77,8 +77,10 @@ def _results(results: dict[str, Any], chart_name: str) -> str:
             "",
             "### Relay compared with the references",
             "",
-            "Throughput ratios of the medians, and the relay's median latency "
-            "minus the direct one.",
+            "Throughput ratios of the medians, the relay's median latency minus "
+            "the direct one, and the ratio of the relay's CPU time per request "
+            "to the floor's. The last one depends least on what else the "
+            "machine is doing.",
             "",
             report.markdown_table(report.COMPARISON_HEADER, comparisons),
             "",
@@ -139,7 +141,9 @@ def _method(results: dict[str, Any]) -> str:
 def _disturbance_note(results: dict[str, Any]) -> str:
     disturbed = report.disturbed_runs(results)
     note = (
-        f"- The CPU column is the median number of cores used during a run. "
+        "- The CPU cores column gives the median number of cores used during "
+        "a run, and the server CPU column divides the proxy's (for direct, the "
+        "downstream's) CPU time by its requests. "
         f'"other" is CPU time outside the target, the downstream and wrk. '
         f"In {len(disturbed)} of {len(results['runs'])} runs it exceeded "
         f"{report.DISTURBED_OTHER_CORES:g} cores, meaning other processes on "

@@ -39,6 +39,7 @@ class Summary:
     errors: int
     # Median cores used by each part: target, downstream, wrk and other.
     cores: dict[str, float]
+    cpu_us_per_request: float | None
 
 
 def summarize(results: dict[str, Any]) -> dict[tuple[str, str], Summary]:
@@ -62,7 +63,22 @@ def _summary(key: tuple[str, str], runs: list[dict[str, Any]]) -> Summary:
         p99_ms=statistics.median(run["latency_ms"]["p99"] for run in runs),
         errors=sum(run["error_count"] for run in runs),
         cores=_median_cores(runs),
+        cpu_us_per_request=_median_cpu_per_request(runs),
     )
+
+
+def _median_cpu_per_request(runs: list[dict[str, Any]]) -> float | None:
+    """Return the median CPU time the server spent per request, in µs.
+
+    The server is the proxy, or the downstream for the direct target.
+    """
+    values = []
+    for run in runs:
+        cores = run.get("cpu_cores", {})
+        server_cores = cores.get("target", cores.get("downstream"))
+        if server_cores is not None and run["throughput_rps"] > 0:
+            values.append(server_cores / run["throughput_rps"] * 1e6)
+    return statistics.median(values) if values else None
 
 
 def _median_cores(runs: list[dict[str, Any]]) -> dict[str, float]:
@@ -104,6 +120,19 @@ def throughput_ratio(
     if relay is None or other is None or other.throughput_rps == 0:
         return None
     return relay.throughput_rps / other.throughput_rps
+
+
+def cpu_ratio(
+    summaries: dict[tuple[str, str], Summary], scenario: str, baseline: str
+) -> float | None:
+    """Return relay CPU time per request / `baseline`'s, if both were measured."""
+    relay = summaries.get((scenario, RELAY))
+    other = summaries.get((scenario, baseline))
+    if relay is None or other is None:
+        return None
+    if relay.cpu_us_per_request is None or not other.cpu_us_per_request:
+        return None
+    return relay.cpu_us_per_request / other.cpu_us_per_request
 
 
 def added_p50_ms(
@@ -165,6 +194,7 @@ def results_table(results: dict[str, Any]) -> list[list[str]]:
                     f"{summary.p99_ms:.3f}",
                     str(summary.errors),
                     cpu_cell(summary),
+                    _format(summary.cpu_us_per_request, "", 0),
                 ]
             )
     return rows
@@ -179,6 +209,7 @@ RESULTS_HEADER = [
     "p99 (ms)",
     "Errors",
     "CPU cores: proxy / downstream / wrk / other",
+    "Server CPU per request (µs)",
 ]
 
 
@@ -195,7 +226,8 @@ def comparison_table(results: dict[str, Any]) -> list[list[str]]:
             for baseline, _ in RATIO_BASELINES
         ]
         added = _format(added_p50_ms(summaries, key), "", 3)
-        rows.append([scenario["title"], *ratios, added])
+        cpu = _format(cpu_ratio(summaries, key, "floor"), "", 2)
+        rows.append([scenario["title"], *ratios, added, cpu])
     return rows
 
 
@@ -203,6 +235,7 @@ COMPARISON_HEADER = [
     "Scenario",
     *(title for _, title in RATIO_BASELINES),
     "Added p50 over direct (ms)",
+    "CPU per request, relay/floor",
 ]
 
 

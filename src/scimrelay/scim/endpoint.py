@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 import orjson
@@ -34,6 +34,10 @@ from scimrelay.relay.rewrite import (
 )
 from scimrelay.relay.schemas import SchemaCache
 from scimrelay.requestlog.recorder import PendingEntry, RequestRecorder
+from scimrelay.resilience.backends import MemoryBackend
+from scimrelay.resilience.guard import Resilience
+from scimrelay.resilience.retry import Attempts
+from scimrelay.scim import limits, responses
 from scimrelay.scim.responses import (
     SCIM_MEDIA_TYPE,
     error_document,
@@ -54,7 +58,7 @@ WWW_AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="scimrelay"'}
 
 
 @dataclass(slots=True)
-class _Exchange:
+class Exchange:
     """What one relayed request collected, for the answer and the log."""
 
     request_id: str
@@ -62,6 +66,8 @@ class _Exchange:
     body: bytes | None = None
     downstream: DownstreamResponse | None = None
     error: str | None = None
+    attempts: Attempts = field(default_factory=Attempts)
+    replay_of: int | None = None
 
 
 class ScimEndpoint:
@@ -72,16 +78,20 @@ class ScimEndpoint:
         client: DownstreamClient,
         schemas: SchemaCache,
         recorder: RequestRecorder,
+        resilience: Resilience | None = None,
     ) -> None:
         self.settings = settings
         self.directory = directory
         self.client = client
         self.schemas = schemas
         self.recorder = recorder
+        self.resilience = resilience or Resilience(
+            client, MemoryBackend(), settings.downstream_timeout
+        )
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
-        exchange = _Exchange(uuid.uuid4().hex)
+        exchange = Exchange(uuid.uuid4().hex)
         integration_id = request.path_params["integration_id"]
         structlog.contextvars.bind_contextvars(
             request_id=exchange.request_id, integration_id=integration_id
@@ -112,21 +122,46 @@ class ScimEndpoint:
         return response
 
     async def _relay(
-        self, request: Request, integration_id: str, exchange: _Exchange
+        self, request: Request, integration_id: str, exchange: Exchange
     ) -> Response:
+        settings = self.settings
+        limits.check_headers(
+            request.scope["headers"], settings.max_headers, settings.max_header_bytes
+        )
         integration = self._authenticate(request, integration_id)
         exchange.integration = integration
         structlog.contextvars.bind_contextvars(tenant_id=integration.tenant_id)
         path, query = _downstream_target(request, integration_id)
         body = await self._read_body(request)
         exchange.body = body
-        body = await self._prepare_body(request.method, path, body, integration)
-
-        url = integration.scim_url + path + (f"?{query}" if query else "")
-        headers = _outbound_headers(request, integration, exchange.request_id, body)
-        downstream = await self.client.send(request.method, url, headers, body)
-        exchange.downstream = downstream
+        incoming = {
+            name: value
+            for name in FORWARDED_REQUEST_HEADERS
+            if (value := responses.clean_header_value(request.headers.get(name)))
+        }
+        downstream = await self.forward(
+            integration, (request.method, path, query, incoming, body), exchange
+        )
         return self._answer(request, integration, downstream)
+
+    async def forward(
+        self,
+        integration: RuntimeIntegration,
+        call: tuple[str, str, str, dict[str, str], bytes | None],
+        exchange: Exchange,
+    ) -> DownstreamResponse:
+        """Send a provider's call downstream: method, path, query, headers, body."""
+        method, path, query, incoming, body = call
+        body = await self._prepare_body(method, path, body, integration)
+        url = integration.scim_url + path + (f"?{query}" if query else "")
+        headers = _outbound_headers(incoming, integration, exchange.request_id, body)
+        exchange.downstream = await self.resilience.send(
+            integration.id,
+            integration.policy,
+            (method, url, headers, body),
+            exchange.attempts,
+        )
+        return exchange.downstream
 
     def _authenticate(
         self, request: Request, integration_id: str
@@ -173,6 +208,7 @@ class ScimEndpoint:
             raise InvalidSyntax(
                 f"the request body is not valid JSON: {error}"
             ) from None
+        limits.check_depth(body, document, self.settings.max_json_depth)
         if not _is_group_creation(method, path, document):
             return body
         if "description" in document:
@@ -194,23 +230,26 @@ class ScimEndpoint:
         downstream: DownstreamResponse,
     ) -> Response:
         status = downstream.status
-        content_type = downstream.headers.get("content-type", "")
+        if not 200 <= status <= 599:
+            raise BadGateway(
+                f"the downstream SCIM server answered the invalid status {status}"
+            )
+        content_type = (
+            responses.clean_header_value(downstream.headers.get("content-type")) or ""
+        )
         body = downstream.body
         relay_base = self._relay_base(request, integration)
         if status >= 400:
             body = normalise_error_body(status, content_type, body)
         elif body and status != 304:
-            if body.lstrip()[:1] not in (b"{", b"["):
+            if not responses.is_json_object(body):
                 raise BadGateway(_non_scim_detail(status, content_type))
             body = rewrite_body_locations(body, integration.scim_url, relay_base)
+        body = responses.scrub(body, integration.secret_values)
 
-        headers = {
-            name: downstream.headers[name]
-            for name in COPIED_RESPONSE_HEADERS
-            if name in downstream.headers
-        }
+        headers = responses.clean_headers(downstream.headers, COPIED_RESPONSE_HEADERS)
         for name in LOCATION_HEADERS:
-            location = downstream.headers.get(name)
+            location = responses.clean_header_value(downstream.headers.get(name))
             if location:
                 headers[name] = rewrite_location(
                     location, integration.scim_url, relay_base
@@ -231,7 +270,7 @@ class ScimEndpoint:
     def _record(
         self,
         request: Request,
-        exchange: _Exchange,
+        exchange: Exchange,
         response: Response,
         started: float,
     ) -> None:
@@ -256,6 +295,7 @@ class ScimEndpoint:
                 request_body=exchange.body,
                 response_body=bytes(response.body) if response.body else None,
                 secret_values=integration.secret_values if integration else (),
+                replay_of=exchange.replay_of,
             )
         )
 
@@ -280,16 +320,12 @@ def _downstream_target(request: Request, integration_id: str) -> tuple[str, str]
 
 
 def _outbound_headers(
-    request: Request,
+    incoming: dict[str, str],
     integration: RuntimeIntegration,
     request_id: str,
     body: bytes | None,
 ) -> dict[str, str]:
-    headers = {
-        name: request.headers[name]
-        for name in FORWARDED_REQUEST_HEADERS
-        if name in request.headers
-    }
+    headers = dict(incoming)
     if body is not None and "content-type" not in headers:
         headers["content-type"] = SCIM_MEDIA_TYPE
     headers.update(integration.outbound_headers)

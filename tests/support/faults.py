@@ -161,7 +161,11 @@ class Faults:
         if kind == "unavailable":
             return await send_error(writer, 503, "maintenance", b"Retry-After: 120\r\n")
         if kind == "badheader":
-            extra = b'ETag: "a\x01\xffb"\r\nLocation: http://x/\xe9\r\nRetry-After: soon\r\n'
+            extra = (
+                b'ETag: "a\x01\xffb"\r\n'
+                b"Location: http://x/\xe9\r\n"
+                b"Retry-After: soon\r\n"
+            )
             return await send(writer, 200, json.dumps(LIST).encode(), extra=extra)
         if kind == "ctlheader":
             extra = b'ETag: "a\x00b"\r\n'

@@ -164,6 +164,16 @@ def test_json_of_the_wrong_type_is_502(client: httpx.Client) -> None:
     assert_scim_error(call(client, "GET", "/wrongtype/Users"), 502)
 
 
+def test_redirect_is_passed_on_never_followed(
+    client: httpx.Client, faults: ManagedProcess
+) -> None:
+    response = call(client, "GET", "/redirect/Users")
+
+    assert response.status_code == 302
+    assert response.headers["location"].startswith("http://169.254.169.254/")
+    assert fault_stats(faults)["redirect GET"] == 1
+
+
 def test_get_succeeds_after_two_503s_by_retrying(
     client: httpx.Client, faults: ManagedProcess
 ) -> None:

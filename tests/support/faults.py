@@ -22,6 +22,7 @@ is ``http://127.0.0.1:PORT/drop`` always meets a dropped connection:
 ``badheader``    200 whose ETag, Location and Retry-After are malformed
 ``ctlheader``    200 whose ETag holds a NUL byte
 ``badstatus``    status 999
+``redirect``     302 to the cloud metadata address
 ``wrongtype``    200 with a JSON string instead of an object
 ``flappy``       like ``ok`` or 503, as set by ``POST /_control/healthy|failing``
 ``failtwice``    503 for the first two requests of each path, then like ``ok``
@@ -172,6 +173,9 @@ class Faults:
             return await send(writer, 200, json.dumps(LIST).encode(), extra=extra)
         if kind == "badstatus":
             return await send(writer, 999, json.dumps(LIST).encode())
+        if kind == "redirect":
+            target = b"Location: http://169.254.169.254/latest/meta-data/\r\n"
+            return await send(writer, 302, b"", extra=target)
         if kind == "wrongtype":
             return await send(writer, 200, b'"just a string"')
         if method == "POST":

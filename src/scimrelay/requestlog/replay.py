@@ -170,7 +170,7 @@ def _entry(
         error=exchange.error,
         request_body=exchange.body,
         response_body=answer,
-        secret_values=integration.secret_values,
+        secret_values=exchange.secret_values(),
         replay_of=original.id,
     )
 

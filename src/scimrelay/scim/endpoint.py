@@ -33,6 +33,7 @@ from scimrelay.relay.rewrite import (
     rewrite_location,
 )
 from scimrelay.relay.schemas import SchemaCache
+from scimrelay.requestlog.masking import password_values
 from scimrelay.requestlog.recorder import PendingEntry, RequestRecorder
 from scimrelay.resilience.backends import MemoryBackend
 from scimrelay.resilience.guard import Resilience
@@ -68,6 +69,12 @@ class Exchange:
     error: str | None = None
     attempts: Attempts = field(default_factory=Attempts)
     replay_of: int | None = None
+    passwords: tuple[str, ...] = ()
+
+    def secret_values(self) -> tuple[str, ...]:
+        """The integration's secrets plus the passwords this request carried."""
+        known = self.integration.secret_values if self.integration else ()
+        return known + self.passwords
 
 
 class ScimEndpoint:
@@ -142,7 +149,7 @@ class ScimEndpoint:
         downstream = await self.forward(
             integration, (request.method, path, query, incoming, body), exchange
         )
-        return self._answer(request, integration, downstream)
+        return self._answer(request, integration, downstream, exchange)
 
     async def forward(
         self,
@@ -152,7 +159,7 @@ class ScimEndpoint:
     ) -> DownstreamResponse:
         """Send a provider's call downstream: method, path, query, headers, body."""
         method, path, query, incoming, body = call
-        body = await self._prepare_body(method, path, body, integration)
+        body = await self._prepare_body(method, path, body, exchange)
         url = integration.scim_url + path + (f"?{query}" if query else "")
         headers = _outbound_headers(incoming, integration, exchange.request_id, body)
         exchange.downstream = await self.resilience.send(
@@ -196,11 +203,13 @@ class ScimEndpoint:
         method: str,
         path: str,
         body: bytes | None,
-        integration: RuntimeIntegration,
+        exchange: Exchange,
     ) -> bytes | None:
         """Check that a body is JSON and fill in a created group's description."""
         if body is None or method not in BODY_METHODS:
             return body
+        integration = exchange.integration
+        assert integration is not None
 
         try:
             document = orjson.loads(body)
@@ -209,6 +218,7 @@ class ScimEndpoint:
                 f"the request body is not valid JSON: {error}"
             ) from None
         limits.check_depth(body, document, self.settings.max_json_depth)
+        exchange.passwords = password_values(document)
         if not _is_group_creation(method, path, document):
             return body
         if "description" in document:
@@ -228,6 +238,7 @@ class ScimEndpoint:
         request: Request,
         integration: RuntimeIntegration,
         downstream: DownstreamResponse,
+        exchange: Exchange,
     ) -> Response:
         status = downstream.status
         if not 200 <= status <= 599:
@@ -245,7 +256,7 @@ class ScimEndpoint:
             if not responses.is_json_object(body):
                 raise BadGateway(_non_scim_detail(status, content_type))
             body = rewrite_body_locations(body, integration.scim_url, relay_base)
-        body = responses.scrub(body, integration.secret_values)
+        body = responses.scrub(body, exchange.secret_values())
 
         headers = responses.clean_headers(downstream.headers, COPIED_RESPONSE_HEADERS)
         for name in LOCATION_HEADERS:
@@ -294,7 +305,7 @@ class ScimEndpoint:
                 error=exchange.error,
                 request_body=exchange.body,
                 response_body=bytes(response.body) if response.body else None,
-                secret_values=integration.secret_values if integration else (),
+                secret_values=exchange.secret_values(),
                 replay_of=exchange.replay_of,
             )
         )

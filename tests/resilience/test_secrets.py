@@ -13,7 +13,6 @@ from pathlib import Path
 from tests.conftest import RelayFactory
 from tests.resilience.conftest import DOWNSTREAM_TOKEN, wait_until_served
 from tests.support.processes import ManagedProcess
-from tests.support.relay import Relay
 
 HEADER_SECRET = "hdr-secret-Jm3kQ9wz"
 PASSWORD = "pw-secret-Vb72LpQs"
@@ -62,7 +61,9 @@ def test_no_secret_appears_in_any_output(
     leaks = [
         (name, where)
         for where, text in outputs.items()
-        for name, secret in zip(["token", "header", "password", "key"], secrets)
+        for name, secret in zip(
+            ["token", "header", "password", "key"], secrets, strict=True
+        )
         if secret in text
     ]
     assert leaks == []

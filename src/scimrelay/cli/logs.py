@@ -15,6 +15,7 @@ from scimrelay.cli.common import (
     print_table,
     reports_errors,
 )
+from scimrelay.logconfig import configure_logging
 from scimrelay.requestlog.replay import replay
 from scimrelay.store.models import RequestLogEntry
 
@@ -72,6 +73,7 @@ def logs(
 def replay_command(entry_id: int, force: bool, as_json: bool) -> None:
     """Send a logged request downstream again, linked to the original entry."""
     with open_context() as context:
+        configure_logging(context.settings)  # Log lines go to stderr, not stdout.
         result = asyncio.run(replay(context, entry_id, force=force))
     if as_json:
         print_json(result.to_dict())

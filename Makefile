@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export SCIMRELAY_ALLOW_PRIVATE_DOWNSTREAMS ?= true
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench fuzz clean
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ lint: $(BIN)/activate
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+
+# A long property-test run of the SCIM endpoint's parsing, outside the suite.
+fuzz: $(BIN)/activate
+	SCIMRELAY_FUZZ_EXAMPLES=$${SCIMRELAY_FUZZ_EXAMPLES:-20000} \
+		$(BIN)/python -m pytest -m fuzz tests/fuzz -p no:logging
 
 bench: $(BIN)/activate
 	$(BIN)/python bench/run.py

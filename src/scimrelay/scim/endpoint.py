@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import orjson
 import structlog
@@ -55,6 +55,7 @@ COPIED_RESPONSE_HEADERS = ("etag", "retry-after")
 LOCATION_HEADERS = ("Location", "Content-Location")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 UNAUTHORIZED_DETAIL = "the SCIM API key is missing, invalid or revoked"
+TARGET_SAFE = bytes(range(0x21, 0x7F)).decode().replace("%", "") + "%"
 WWW_AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="scimrelay"'}
 
 
@@ -275,7 +276,7 @@ class ScimEndpoint:
         root = self.settings.public_url
         if root is None:
             host = request.headers.get("host") or "localhost"
-            root = f"{request.url.scheme}://{host}"
+            root = f"{request.scope['scheme']}://{host}"
         return f"{root}{BASE_PREFIX}{integration.id}"
 
     def _record(
@@ -293,8 +294,8 @@ class ScimEndpoint:
                 time=time.time(),
                 request_id=exchange.request_id,
                 method=request.method,
-                path=request.url.path,
-                query=request.url.query,
+                path=request.scope["path"],
+                query=_query(request),
                 status=response.status_code,
                 duration_ms=(time.perf_counter() - started) * 1000,
                 client=client.host if client else None,
@@ -318,16 +319,29 @@ def _downstream_target(request: Request, integration_id: str) -> tuple[str, str]
     collapsed and dot segments rejected, so the path cannot climb out of the
     downstream base URL.
     """
-    raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
     prefix = f"{BASE_PREFIX}{integration_id}".encode()
-    remainder = raw_path[len(prefix) :].decode("latin-1")
+    remainder = _printable(raw_path[len(prefix) :])
     segments = [segment for segment in remainder.split("/") if segment]
     if any(unquote(segment) in (".", "..") for segment in segments):
         raise ResourceNotFound("the path contains '.' or '..' segments")
 
     path = "/" + "/".join(segments) if segments else ""
-    query = request.scope.get("query_string", b"").decode("latin-1")
-    return path, query
+    return path, _query(request)
+
+
+def _query(request: Request) -> str:
+    return _printable(request.scope.get("query_string", b""))
+
+
+def _printable(raw: bytes) -> str:
+    """Percent-encode bytes that may not appear in a request target (RFC 3986 §2.1).
+
+    Everything else is kept as received, so nothing is decoded twice.
+    """
+    if all(0x21 <= byte <= 0x7E for byte in raw):
+        return raw.decode("ascii")
+    return quote(raw, safe=TARGET_SAFE)
 
 
 def _outbound_headers(

@@ -2,7 +2,9 @@
 
 :class:`SyncDriver` sets an integration's Google source and runs
 ``scimrelay sync run|preview|status`` as separate processes, the way an
-operator would. :func:`list_resources` reads a SCIM server's users or groups
+operator would. Creating integrations and reading runs, which the tests only
+need done, go through the project's service layer on the relay's store, which
+saves a process start each. :func:`list_resources` reads a SCIM server's users or groups
 directly, to check what a sync left there; :func:`build_staff` makes a plain
 workspace of any size.
 """
@@ -14,12 +16,18 @@ import secrets
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from scimrelay.context import AppContext
+from scimrelay.integrations.service import IntegrationInput
+from scimrelay.integrations.validation import parse_header_line
+from scimrelay.settings import Settings
+from scimrelay.sync.service import SourceService
 from tests.support.google import FakeGoogle, ServiceAccount, Workspace
 from tests.support.relay import Relay, describe_cli, scimrelay_command
 
@@ -32,6 +40,18 @@ class SyncDriver:
     fake: FakeGoogle
     account: ServiceAccount
     key_dir: Path
+    opened: list[AppContext] = field(default_factory=list)
+
+    @cached_property
+    def context(self) -> AppContext:
+        """Open the relay's store, as one more relay process would."""
+        context = AppContext.open(Settings.from_env(self.relay.cli.env))
+        self.opened.append(context)
+        return context
+
+    def close(self) -> None:
+        for context in self.opened:
+            context.close()
 
     def key_file(self, account: ServiceAccount | None = None) -> Path:
         """Write a service-account key whose token_uri is the fake's."""
@@ -90,17 +110,27 @@ class SyncDriver:
         plan: dict[str, Any] = self.relay.cli.json("sync", "preview", integration_id)
         return plan
 
-    def runs(self, integration_id: str) -> list[dict[str, Any]]:
-        """Return the integration's runs, newest first."""
+    def status(self, integration_id: str) -> list[dict[str, Any]]:
+        """Return the runs that ``scimrelay sync status --json`` prints."""
         status = self.relay.cli.json("sync", "status", integration_id, "--limit", "50")
         runs: list[dict[str, Any]] = status["runs"]
         return runs
 
+    def runs(self, integration_id: str) -> list[dict[str, Any]]:
+        """Return the integration's runs, newest first, from the store."""
+        service = SourceService(self.context.store, self.context.keyring)
+        return [report.to_dict() for report in service.runs(integration_id, 50)]
+
     def new_integration(self, scim_url: str, token: str, *headers: str) -> str:
-        created = self.relay.create_integration(
-            scim_url, token, headers=headers, name=f"sync-{secrets.token_hex(3)}"
+        """Create an integration in the relay's tenant and return its id."""
+        data = IntegrationInput(
+            name=f"sync-{secrets.token_hex(3)}",
+            scim_url=scim_url,
+            token=token,
+            headers=[parse_header_line(line) for line in headers],
         )
-        return str(created["id"])
+        created = self.context.service.create_integration(self.relay.tenant_id, data)
+        return created.integration.id
 
 
 def admin_of(workspace: Workspace) -> str:

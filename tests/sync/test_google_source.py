@@ -162,11 +162,13 @@ def driver(
     google: Google,
     relay_factory: RelayFactory,
     tmp_path_factory: pytest.TempPathFactory,
-) -> SyncDriver:
+) -> Iterator[SyncDriver]:
     env = {"SCIMRELAY_GOOGLE_RETRY_SECONDS": "0.01", "SCIMRELAY_LOG_LEVEL": "DEBUG"}
     relay = relay_factory(env=env)
     keys = tmp_path_factory.mktemp("keys")
-    return SyncDriver(relay, google.fake, google.account, keys)
+    driver = SyncDriver(relay, google.fake, google.account, keys)
+    yield driver
+    driver.close()
 
 
 def test_cli_reports_all_bad_fields(driver: SyncDriver) -> None:

@@ -151,6 +151,7 @@ def setup(
     driver.set_source(relay.integration_id, corp.workspace, *options)
     with scim_server.client(scim_url) as downstream:
         yield Setup(corp, driver, relay, relay.integration_id, downstream)
+    driver.close()
 
 
 @pytest.fixture(scope="module")
@@ -373,7 +374,7 @@ def test_incremental_run_applies_changes(
 def test_status_lists_runs_newest_first(
     setup: Setup, first_run: dict[str, Any]
 ) -> None:
-    runs = setup.driver.runs(setup.integration_id)
+    runs = setup.driver.status(setup.integration_id)
     oldest = runs[-1]
 
     assert oldest["id"] == first_run["id"]

@@ -10,8 +10,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from scimrelay.settings import Settings
-from scimrelay.store.database import Store
 from scimrelay.sync import locks
 from tests.conftest import DownstreamFactory, RelayFactory, ScimServer
 from tests.support.google import REPO_ROOT
@@ -36,22 +34,16 @@ def driver(
     google: Google,
     relay_factory: RelayFactory,
     tmp_path_factory: pytest.TempPathFactory,
-) -> SyncDriver:
+) -> Iterator[SyncDriver]:
     env = {
         "SCIMRELAY_GOOGLE_RETRY_SECONDS": "0.01",
         "SCIMRELAY_SYNC_LEASE_SECONDS": "5",
     }
     relay = relay_factory(env=env)
     keys = tmp_path_factory.mktemp("keys")
-    return SyncDriver(relay, google.fake, google.account, keys)
-
-
-@pytest.fixture(scope="module")
-def store(driver: SyncDriver) -> Iterator[Store]:
-    """The relay's own SQLite store, opened as a second instance would."""
-    opened = Store.open(Settings(data_dir=driver.relay.data_dir), migrate=False)
-    yield opened
-    opened.dispose()
+    driver = SyncDriver(relay, google.fake, google.account, keys)
+    yield driver
+    driver.close()
 
 
 def test_run_cut_off_by_dead_downstream_resumes(
@@ -85,7 +77,8 @@ def test_run_cut_off_by_dead_downstream_resumes(
 
     assert process.returncode == 1
     assert first["status"] == "interrupted"
-    assert "unreachable" in first["detail"]
+    assert first["detail"].startswith("the downstream SCIM server")
+    assert first["detail"].endswith("the next run picks up where this one stopped")
     assert CUT_AFTER <= first["created"] < STAFF
     assert (code, second["status"], second["failed"]) == (0, "succeeded", 0)
     assert second["created"] + second["unchanged"] == STAFF
@@ -127,12 +120,13 @@ def test_killed_run_resumes_after_lease_expiry(
 
 
 def test_lease_held_elsewhere_rejects_run(
-    driver: SyncDriver, scim_server: ScimServer, store: Store
+    driver: SyncDriver, scim_server: ScimServer
 ) -> None:
     integration = driver.new_integration(
         scim_server.new_tenant_url(), scim_server.token
     )
     driver.set_source(integration, build_staff("C0held", 20), "--org-unit=/Staff")
+    store = driver.context.store
     lease = locks.acquire(store, integration, 60)
     try:
         rejected = driver.relay.cli.run("sync", "run", integration)

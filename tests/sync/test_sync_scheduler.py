@@ -29,7 +29,7 @@ def driver(
     google: Google,
     relay_factory: RelayFactory,
     tmp_path_factory: pytest.TempPathFactory,
-) -> SyncDriver:
+) -> Iterator[SyncDriver]:
     env = {
         "SCIMRELAY_DATABASE_URL": database_url,
         "SCIMRELAY_SECRET_KEY": Fernet.generate_key().decode(),
@@ -38,7 +38,9 @@ def driver(
     }
     relay = relay_factory(env=env)
     keys = tmp_path_factory.mktemp("keys")
-    return SyncDriver(relay, google.fake, google.account, keys)
+    driver = SyncDriver(relay, google.fake, google.account, keys)
+    yield driver
+    driver.close()
 
 
 def scheduled_source(

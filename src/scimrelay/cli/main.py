@@ -8,7 +8,9 @@ import uvicorn
 from scimrelay import __version__
 from scimrelay.cli.common import open_context, reports_errors
 from scimrelay.cli.integrations import integration
+from scimrelay.cli.keys import rotate_secret_key
 from scimrelay.cli.logs import logs
+from scimrelay.cli.resilience import limits, status
 from scimrelay.cli.sources import source
 from scimrelay.cli.sync import sync
 from scimrelay.cli.tenants import tenant
@@ -64,3 +66,6 @@ main.add_command(integration)
 main.add_command(logs)
 main.add_command(source)
 main.add_command(sync)
+main.add_command(rotate_secret_key)
+integration.add_command(limits)
+integration.add_command(status)

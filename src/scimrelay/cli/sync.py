@@ -26,8 +26,9 @@ from scimrelay.relay.client import DownstreamClient
 from scimrelay.relay.directory import Directory, RuntimeIntegration
 from scimrelay.relay.schemas import SchemaCache
 from scimrelay.requestlog.recorder import RequestRecorder
+from scimrelay.resilience.guard import Resilience, open_backend
+from scimrelay.scim.endpoint import ScimEndpoint
 from scimrelay.sync.config import SyncSettings
-from scimrelay.sync.downstream import Pipeline
 from scimrelay.sync.engine import SyncDeps, SyncEngine
 from scimrelay.sync.runs import SUCCEEDED, RunReport
 from scimrelay.sync.service import SourceService
@@ -112,7 +113,7 @@ def _with_engine(
     integration_id: str,
     action: Callable[[SyncEngine, RuntimeIntegration], Awaitable[T]],
 ) -> T:
-    """Open the store and a downstream pipeline, and run ``action`` with them."""
+    """Open the store and the downstream pipeline, and run ``action`` with them."""
     with open_context() as context:
         _configure_logging(context)
         directory = Directory(context.service)
@@ -133,17 +134,31 @@ def _with_engine(
 
 @asynccontextmanager
 async def _engine(context: AppContext) -> AsyncIterator[SyncEngine]:
-    """Start the client and the request log writer a sync sends through."""
-    client = DownstreamClient(context.settings.downstream_timeout)
-    recorder = RequestRecorder(context.store)
+    """Build the downstream pipeline of a relay process, for one CLI run."""
+    settings = context.settings
+    client = DownstreamClient(
+        settings.downstream_timeout,
+        allow_private=settings.allow_private_downstreams,
+        max_response_bytes=settings.max_response_bytes,
+    )
+    resilience = Resilience(client, open_backend(settings), settings.downstream_timeout)
+    recorder = RequestRecorder(context.store, settings.data_dir / "spool")
+    endpoint = ScimEndpoint(
+        settings,
+        Directory(context.service),
+        client,
+        SchemaCache(client),
+        recorder,
+        resilience,
+    )
+    deps = SyncDeps(context.store, context.keyring, endpoint, SyncSettings.from_env())
     recorder.start()
     await client.start()
-    pipeline = Pipeline(client, SchemaCache(client), recorder)
-    deps = SyncDeps(context.store, context.keyring, pipeline, SyncSettings.from_env())
     try:
         yield SyncEngine(deps)
     finally:
         await client.close()
+        await resilience.close()
         recorder.stop()
 
 

@@ -1,9 +1,10 @@
 """SCIM requests of a sync, sent through the relay's downstream pipeline.
 
-Each request carries the integration's token and custom headers, gets the
-group description template like a relayed group creation, goes through the
-shared :class:`~scimrelay.relay.client.DownstreamClient`, and is queued in the
-request log with ``source`` set to the sync's name.
+Each request goes through :meth:`ScimEndpoint.forward`, like a relayed one:
+it carries the integration's token and custom headers, gets the group
+description template, passes the integration's rate limits, circuit breaker
+and retries, and is queued in the request log with ``source`` set to the
+sync's name.
 """
 
 from __future__ import annotations
@@ -11,19 +12,21 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import structlog
 
-from scimrelay.errors import DownstreamRejected, DownstreamUnavailable, ScimError
-from scimrelay.relay.client import DownstreamClient, DownstreamResponse
+from scimrelay.errors import (
+    DownstreamRejected,
+    DownstreamUnavailable,
+    ScimError,
+    TooManyRequests,
+)
+from scimrelay.relay.client import DownstreamResponse
 from scimrelay.relay.directory import RuntimeIntegration
-from scimrelay.relay.rewrite import group_description
-from scimrelay.relay.schemas import SchemaCache
-from scimrelay.requestlog.recorder import PendingEntry, RequestRecorder
-from scimrelay.scim.endpoint import BASE_PREFIX
+from scimrelay.requestlog.recorder import PendingEntry
+from scimrelay.scim.endpoint import BASE_PREFIX, Exchange, ScimEndpoint
 from scimrelay.scim.responses import SCIM_MEDIA_TYPE, normalise_error_body
 
 logger = structlog.get_logger(__name__)
@@ -36,23 +39,14 @@ BUSY_ATTEMPTS = 4
 MAX_RETRY_AFTER = 30.0
 
 
-@dataclass(frozen=True)
-class Pipeline:
-    """The relay's shared parts that a sync sends its requests through."""
-
-    client: DownstreamClient
-    schemas: SchemaCache
-    recorder: RequestRecorder
-
-
 class SyncScim:
     """A SCIM client for one integration's downstream, used by one run."""
 
     def __init__(
-        self, integration: RuntimeIntegration, pipeline: Pipeline, source: str
+        self, integration: RuntimeIntegration, endpoint: ScimEndpoint, source: str
     ) -> None:
         self.integration = integration
-        self.pipeline = pipeline
+        self.endpoint = endpoint
         self.source = source
 
     async def list_all(self, resource: str) -> list[dict[str, Any]]:
@@ -80,8 +74,6 @@ class SyncScim:
 
     async def create(self, resource: str, document: dict[str, Any]) -> str:
         """POST a resource and return the id the downstream gave it."""
-        if resource == "Groups":
-            document = await self._with_description(document)
         created = await self.call("POST", f"/{resource}", document) or {}
         if not created.get("id"):
             raise DownstreamRejected(201, "the created resource has no id")
@@ -98,17 +90,6 @@ class SyncScim:
 
     async def delete(self, resource: str, item_id: str) -> None:
         await self.call("DELETE", f"/{resource}/{item_id}")
-
-    async def _with_description(self, document: dict[str, Any]) -> dict[str, Any]:
-        """Fill in a group's description as the relay does for providers."""
-        integration = self.integration
-        if "description" in document or not (
-            integration.force_group_description
-            or await self.pipeline.schemas.group_has_description(integration)
-        ):
-            return document
-        name = str(document.get("displayName") or "")
-        return {**document, "description": group_description(integration, name)}
 
     async def call(
         self, method: str, path: str, document: Any = None, query: str = ""
@@ -127,54 +108,64 @@ class SyncScim:
     async def _send(
         self, method: str, path: str, query: str, body: bytes | None
     ) -> DownstreamResponse:
-        request_id = uuid.uuid4().hex
-        headers = dict(self.integration.outbound_headers)
-        headers.update({"Accept": SCIM_MEDIA_TYPE, "X-Request-ID": request_id})
-        if body is not None:
-            headers["Content-Type"] = SCIM_MEDIA_TYPE
-        url = self.integration.scim_url + path + (f"?{query}" if query else "")
+        """Forward one request, waiting while the integration's budget is spent."""
+        while True:
+            exchange = Exchange(uuid.uuid4().hex, self.integration, body=body)
+            try:
+                return await self._forward(exchange, (method, path, query))
+            except TooManyRequests as error:
+                wait = float(error.retry_after or 1)
+                if wait > MAX_RETRY_AFTER:
+                    raise DownstreamUnavailable(_resume_hint(error.detail)) from None
+                await asyncio.sleep(wait)
+
+    async def _forward(
+        self, exchange: Exchange, target: tuple[str, str, str]
+    ) -> DownstreamResponse:
+        method, path, query = target
+        call = (method, path, query, {"accept": SCIM_MEDIA_TYPE}, exchange.body)
         started = time.perf_counter()
-        entry = PendingEntry(
-            time=time.time(),
-            request_id=request_id,
-            method=method,
-            path=f"{BASE_PREFIX}{self.integration.id}{path}",
-            query=query,
-            status=0,
-            duration_ms=0.0,
-            client=None,
-            tenant_id=self.integration.tenant_id,
-            integration_id=self.integration.id,
-            request_body=body,
-            secret_values=self.integration.secret_values,
-            source=self.source,
-        )
         try:
-            response = await self.pipeline.client.send(method, url, headers, body)
+            response = await self.endpoint.forward(self.integration, call, exchange)
         except ScimError as error:
-            self._record(entry, started, error.status, None, error.detail)
-            raise DownstreamUnavailable(
-                f"{error.detail}; the next run picks up where this one stopped"
-            ) from None
-        self._record(entry, started, response.status, response, None)
+            exchange.error = error.detail
+            self._record(exchange, target, started, error.status)
+            if isinstance(error, TooManyRequests):
+                raise
+            raise DownstreamUnavailable(_resume_hint(error.detail)) from None
+        self._record(exchange, target, started, response.status)
         return response
 
     def _record(
         self,
-        entry: PendingEntry,
+        exchange: Exchange,
+        target: tuple[str, str, str],
         started: float,
         status: int,
-        response: DownstreamResponse | None,
-        error: str | None,
     ) -> None:
-        entry.status = status
-        entry.duration_ms = (time.perf_counter() - started) * 1000
-        entry.error = error
-        if response is not None:
-            entry.downstream_status = response.status
-            entry.downstream_ms = response.elapsed_ms
-            entry.response_body = response.body or None
-        self.pipeline.recorder.record(entry)
+        method, path, query = target
+        response = exchange.downstream
+        self.endpoint.recorder.record(
+            PendingEntry(
+                time=time.time(),
+                request_id=exchange.request_id,
+                method=method,
+                path=f"{BASE_PREFIX}{self.integration.id}{path}",
+                query=query,
+                status=status,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                client=None,
+                tenant_id=self.integration.tenant_id,
+                integration_id=self.integration.id,
+                downstream_status=response.status if response else None,
+                downstream_ms=response.elapsed_ms if response else None,
+                error=exchange.error,
+                request_body=exchange.body,
+                response_body=(response.body or None) if response else None,
+                secret_values=exchange.secret_values(),
+                source=self.source,
+            )
+        )
 
     def _error_detail(self, response: DownstreamResponse) -> str:
         content_type = response.headers.get("content-type", "")
@@ -195,6 +186,10 @@ def _json(body: bytes, status: int) -> dict[str, Any] | None:
             status, "the response is not JSON: check the integration's SCIM URL"
         ) from None
     return document if isinstance(document, dict) else None
+
+
+def _resume_hint(detail: str) -> str:
+    return f"{detail}; the next run picks up where this one stopped"
 
 
 def _retry_after(response: DownstreamResponse, attempt: int) -> float:

@@ -9,11 +9,12 @@ import structlog
 
 from scimrelay.errors import DownstreamUnavailable, SyncError
 from scimrelay.relay.directory import RuntimeIntegration
+from scimrelay.scim.endpoint import ScimEndpoint
 from scimrelay.store.crypto import Keyring
 from scimrelay.store.database import Store
 from scimrelay.sync import locks
 from scimrelay.sync.config import SyncSettings
-from scimrelay.sync.downstream import Pipeline, SyncScim
+from scimrelay.sync.downstream import SyncScim
 from scimrelay.sync.executor import Executor
 from scimrelay.sync.google import DirectoryReader, GoogleSourceConfig
 from scimrelay.sync.links import LinkBook, load_links
@@ -30,11 +31,11 @@ LOG_SOURCE = "sync:google"
 
 @dataclass(frozen=True)
 class SyncDeps:
-    """Dependencies of a sync: the store, the keyring and the relay's pipeline."""
+    """Dependencies of a sync: the store, the keyring and the relay's endpoint."""
 
     store: Store
     keyring: Keyring
-    pipeline: Pipeline
+    endpoint: ScimEndpoint
     settings: SyncSettings
 
 
@@ -48,7 +49,7 @@ class SyncEngine:
     async def preview(self, integration: RuntimeIntegration) -> Plan:
         """Return every change a run would make now, sending none of them."""
         config = await asyncio.to_thread(self.sources.config, integration.id)
-        scim = SyncScim(integration, self.deps.pipeline, LOG_SOURCE)
+        scim = SyncScim(integration, self.deps.endpoint, LOG_SOURCE)
         book = LinkBook(self.deps.store, integration.id)
         return await self._plan(config, scim, book)
 
@@ -81,7 +82,7 @@ class SyncEngine:
     ) -> None:
         await asyncio.to_thread(start_run, self.deps.store, report)
         logger.info("sync run started", trigger=report.trigger)
-        scim = SyncScim(integration, self.deps.pipeline, LOG_SOURCE)
+        scim = SyncScim(integration, self.deps.endpoint, LOG_SOURCE)
         book = LinkBook(self.deps.store, integration.id)
         try:
             await self._sync(config, scim, book, report)

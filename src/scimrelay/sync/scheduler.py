@@ -17,8 +17,8 @@ import structlog
 from scimrelay.context import AppContext
 from scimrelay.errors import ScimRelayError, SyncBusy
 from scimrelay.relay.directory import Directory, RuntimeIntegration
+from scimrelay.scim.endpoint import ScimEndpoint
 from scimrelay.sync.config import SyncSettings
-from scimrelay.sync.downstream import Pipeline
 from scimrelay.sync.engine import SyncDeps, SyncEngine
 
 logger = structlog.get_logger(__name__)
@@ -38,11 +38,11 @@ class SyncScheduler:
 
     @classmethod
     def for_relay(
-        cls, context: AppContext, directory: Directory, pipeline: Pipeline
+        cls, context: AppContext, directory: Directory, endpoint: ScimEndpoint
     ) -> SyncScheduler:
         """Build the scheduler of a relay process from the environment."""
         settings = SyncSettings.from_env()
-        deps = SyncDeps(context.store, context.keyring, pipeline, settings)
+        deps = SyncDeps(context.store, context.keyring, endpoint, settings)
         return cls(SyncEngine(deps), directory, settings)
 
     def start(self) -> None:

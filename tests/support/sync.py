@@ -121,13 +121,20 @@ class SyncDriver:
         service = SourceService(self.context.store, self.context.keyring)
         return [report.to_dict() for report in service.runs(integration_id, 50)]
 
-    def new_integration(self, scim_url: str, token: str, *headers: str) -> str:
+    def new_integration(
+        self,
+        scim_url: str,
+        token: str,
+        *headers: str,
+        group_description: str | None = None,
+    ) -> str:
         """Create an integration in the relay's tenant and return its id."""
         data = IntegrationInput(
             name=f"sync-{secrets.token_hex(3)}",
             scim_url=scim_url,
             token=token,
             headers=[parse_header_line(line) for line in headers],
+            group_description=group_description,
         )
         created = self.context.service.create_integration(self.relay.tenant_id, data)
         return created.integration.id

@@ -15,9 +15,12 @@ from scimrelay.context import AppContext
 from scimrelay.errors import NotFoundError, SettingsError
 from scimrelay.integrations.service import IntegrationInput
 from scimrelay.settings import Settings
+from scimrelay.sync.links import LinkBook, load_links
+from scimrelay.sync.plan import USER
 from scimrelay.sync.service import GoogleSourceInput, SourceService
-from tests.conftest import RelayFactory, ScimServer
+from tests.conftest import RelayFactory, ScimServer, scim2_server_command
 from tests.support.google import ServiceAccount, Workspace
+from tests.support.processes import ManagedProcess, start_server
 from tests.support.sync import SyncDriver
 from tests.sync.conftest import Google
 
@@ -146,6 +149,21 @@ def test_private_key_encrypted_and_hidden(
     assert "private_key" not in shown
 
 
+def test_remove_drops_source_and_links(
+    context: AppContext, integration_id: str, google: Google
+) -> None:
+    service = SourceService(context.store, context.keyring)
+    service.set_google(integration_id, source_input(google.account))
+    book = LinkBook(context.store, integration_id)
+    book.set((USER, "g-1"), "d-1")
+    book.write(book.take())
+    service.remove_google(integration_id)
+
+    assert load_links(context.store, integration_id) == {}
+    with pytest.raises(NotFoundError, match="has no Google source"):
+        service.get_google(integration_id)
+
+
 def test_integration_deletion_removes_source(
     context: AppContext, integration_id: str, google: Google
 ) -> None:
@@ -226,3 +244,59 @@ def test_debug_run_logs_no_secret(
     assert not any(line in printed for line in key_lines)
     assert "ya29." not in printed
     assert scim_server.token not in printed
+
+
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+DESCRIPTION = {
+    "name": "description",
+    "type": "string",
+    "multiValued": False,
+    "required": False,
+    "caseExact": False,
+    "mutability": "readWrite",
+    "returned": "default",
+    "uniqueness": "none",
+}
+
+
+@pytest.fixture(scope="module")
+def described_server(
+    scim_server: ScimServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ManagedProcess]:
+    """Start a scim2-server whose Group schema has a ``description``."""
+    with scim_server.client(scim_server.new_tenant_url()) as client:
+        schemas = client.get("/Schemas").json()["Resources"]
+    for schema in schemas:
+        if schema["id"] == GROUP_SCHEMA:
+            schema["attributes"].append(DESCRIPTION)
+    directory = tmp_path_factory.mktemp("described")
+    (directory / "schemas.json").write_text(json.dumps(schemas))
+
+    def build_argv(port: int) -> list[str]:
+        options = ["--bearer-token", scim_server.token]
+        options += ["--schema", str(directory / "schemas.json")]
+        return [*scim2_server_command(), "--port", str(port), *options]
+
+    process = start_server("scim2-described", build_argv, log_dir=directory)
+    yield process
+    process.stop()
+
+
+def test_synced_group_gets_description_template(
+    driver: SyncDriver, scim_server: ScimServer, described_server: ManagedProcess
+) -> None:
+    workspace = Workspace(f"C0{secrets.token_hex(3)}", "described.example")
+    workspace.add_user("admin", "/", admin=True)
+    team = workspace.add_group("team", "Team")
+    workspace.add_member(team, workspace.add_user("member", "/"))
+    url = f"{described_server.url}/v2"
+    integration = driver.new_integration(
+        url, scim_server.token, group_description="{display_name} from Google"
+    )
+    driver.set_source(integration, workspace)
+    code, report = driver.run(integration)
+    with scim_server.client(url) as direct:
+        groups = direct.get("/Groups").json()["Resources"]
+
+    assert code == 0, report
+    assert [group["description"] for group in groups] == ["Team from Google"]

@@ -128,12 +128,16 @@ def show_google(integration_id: str, as_json: bool) -> None:
 
 @google.command("remove")
 @click.argument("integration_id")
+@json_option
 @reports_errors
-def remove_google(integration_id: str) -> None:
+def remove_google(integration_id: str, as_json: bool) -> None:
     """Remove the Google source; the downstream's users and groups stay."""
     with open_context() as context:
         SourceService(context.store, context.keyring).remove_google(integration_id)
-    click.echo(f"Google source of integration {integration_id} removed")
+    if as_json:
+        print_json({"integration_id": integration_id, "removed": True})
+    else:
+        click.echo(f"Google source of integration {integration_id} removed")
 
 
 def _read_key(path: Path | None) -> str | None:

@@ -12,6 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from scimrelay.adapt.adapter import Adapter
+from scimrelay.adapt.capabilities import CapabilityCache
 from scimrelay.context import AppContext
 from scimrelay.logconfig import configure_logging
 from scimrelay.relay.client import DownstreamClient
@@ -36,12 +38,14 @@ class Relay:
         self.directory = Directory(self.context.service)
         self.client = DownstreamClient(settings.downstream_timeout)
         self.recorder = RequestRecorder(self.context.store)
+        self.capabilities = CapabilityCache(self.client)
         self.endpoint = ScimEndpoint(
             settings,
             self.directory,
             self.client,
             SchemaCache(self.client),
             self.recorder,
+            Adapter(self.client, self.capabilities),
         )
 
     @contextlib.asynccontextmanager
@@ -50,11 +54,13 @@ class Relay:
         self.recorder.start()
         await self.client.start()
         refresher = asyncio.create_task(self.directory.keep_fresh())
+        capabilities = asyncio.create_task(self.capabilities.keep_fresh(self.directory))
         logger.info("relay started", integrations=len(self.directory))
         try:
             yield
         finally:
             refresher.cancel()
+            capabilities.cancel()
             await self.client.close()
             self.recorder.stop()
             self.context.close()

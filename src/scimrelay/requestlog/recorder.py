@@ -49,6 +49,8 @@ class PendingEntry:
     request_body: bytes | None = None
     response_body: bytes | None = None
     secret_values: tuple[str, ...] = field(default=(), repr=False)
+    applied_rules: list[str] | None = None
+    original_request_body: bytes | None = None
 
     def to_row(self) -> dict[str, Any]:
         return {
@@ -69,6 +71,10 @@ class PendingEntry:
             "error": _mask_text(self.error, self.secret_values),
             "request_body": mask_body(self.request_body, self.secret_values),
             "response_body": mask_body(self.response_body, self.secret_values),
+            "applied_rules": self.applied_rules or None,
+            "original_request_body": mask_body(
+                self.original_request_body, self.secret_values
+            ),
         }
 
 

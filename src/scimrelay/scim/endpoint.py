@@ -17,6 +17,9 @@ import structlog
 from starlette.requests import Request
 from starlette.responses import Response
 
+from scimrelay.adapt.adapter import Adapter
+from scimrelay.adapt.auth import accepts, presented_key
+from scimrelay.adapt.exchange import Call
 from scimrelay.errors import (
     BadGateway,
     InvalidSyntax,
@@ -62,6 +65,7 @@ class _Exchange:
     body: bytes | None = None
     downstream: DownstreamResponse | None = None
     error: str | None = None
+    call: Call | None = None
 
 
 class ScimEndpoint:
@@ -72,12 +76,14 @@ class ScimEndpoint:
         client: DownstreamClient,
         schemas: SchemaCache,
         recorder: RequestRecorder,
+        adapter: Adapter,
     ) -> None:
         self.settings = settings
         self.directory = directory
         self.client = client
         self.schemas = schemas
         self.recorder = recorder
+        self.adapter = adapter
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -122,21 +128,23 @@ class ScimEndpoint:
         exchange.body = body
         body = await self._prepare_body(request.method, path, body, integration)
 
-        url = integration.scim_url + path + (f"?{query}" if query else "")
         headers = _outbound_headers(request, integration, exchange.request_id, body)
-        downstream = await self.client.send(request.method, url, headers, body)
+        call = Call(request.method, path, query, headers, body, integration)
+        exchange.call = call
+        downstream = await self.adapter.relay(call)
         exchange.downstream = downstream
         return self._answer(request, integration, downstream)
 
     def _authenticate(
         self, request: Request, integration_id: str
     ) -> RuntimeIntegration:
-        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        presented = presented_key(request.headers.get("authorization", ""))
         integration = None
-        if scheme.lower() == "bearer" and credentials:
-            integration = self.directory.authenticate(
-                integration_id, credentials.strip()
-            )
+        if presented is not None:
+            scheme, key = presented
+            integration = self.directory.authenticate(integration_id, key)
+            if integration and not accepts(integration.provider_auth, scheme):
+                integration = None
         if integration is None:
             raise Unauthorized(UNAUTHORIZED_DETAIL)
         return integration
@@ -237,6 +245,8 @@ class ScimEndpoint:
     ) -> None:
         integration = exchange.integration
         downstream = exchange.downstream
+        call = exchange.call
+        rewritten = call is not None and call.original_body is not None
         client = request.client
         self.recorder.record(
             PendingEntry(
@@ -253,9 +263,11 @@ class ScimEndpoint:
                 downstream_status=downstream.status if downstream else None,
                 downstream_ms=downstream.elapsed_ms if downstream else None,
                 error=exchange.error,
-                request_body=exchange.body,
+                request_body=call.body if call and rewritten else exchange.body,
                 response_body=bytes(response.body) if response.body else None,
                 secret_values=integration.secret_values if integration else (),
+                applied_rules=call.applied if call else None,
+                original_request_body=exchange.body if rewritten else None,
             )
         )
 

@@ -16,6 +16,7 @@ import structlog
 
 from scimrelay.adapt.bulk import check_limits, run_bulk
 from scimrelay.adapt.capabilities import Capabilities, CapabilityCache
+from scimrelay.adapt.catalog import PATCH_NO_CONTENT
 from scimrelay.adapt.discovery import (
     DISCOVERY,
     amend_config,
@@ -26,7 +27,7 @@ from scimrelay.adapt.emulation import emulate_patch, send_split
 from scimrelay.adapt.exchange import Call, Sender, json_body, made_response
 from scimrelay.adapt.members import needs_split
 from scimrelay.adapt.pagination import Paginator
-from scimrelay.adapt.rules import PATCH_NO_CONTENT, RULES_BY_NAME, Target
+from scimrelay.adapt.rules import APPLY, Target
 from scimrelay.adapt.rules.base import operations
 from scimrelay.adapt.schemas import resource_schema
 from scimrelay.adapt.settings import Adaptation
@@ -148,8 +149,8 @@ class Adapter:
         target = Target(call.method, resource_schema(call.path), capabilities.schemas)
         applied = False
         for name in call.integration.rules:
-            rule = RULES_BY_NAME[name]
-            if rule.apply is not None and rule.apply(document, target):
+            rule = APPLY.get(name)
+            if rule is not None and rule(document, target):
                 call.note(name)
                 applied = True
         if applied:

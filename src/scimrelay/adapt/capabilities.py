@@ -146,7 +146,16 @@ async def _read(
         document = orjson.loads(response.body)
     except orjson.JSONDecodeError:
         return None
-    return document if isinstance(document, dict) else None
+    if not isinstance(document, dict) or not _is_scim(document, name):
+        return None
+    return document
+
+
+def _is_scim(document: dict[str, Any], name: str) -> bool:
+    """Tell a discovery document from some other JSON (RFC 7644 §4)."""
+    if name == "ServiceProviderConfig":
+        return any(key in document for key in ("patch", "filter", "bulk"))
+    return isinstance(document.get("Resources"), list)
 
 
 def _listed(document: dict[str, Any]) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from scimrelay.adapt.rules import PATCH_NO_CONTENT, RULES, RULES_BY_NAME
+from scimrelay.adapt.catalog import PATCH_NO_CONTENT, RULES, RULES_BY_NAME
 
 DEFAULT_PROFILE = "generic"
 

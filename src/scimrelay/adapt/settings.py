@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from scimrelay.adapt.catalog import RULES_BY_NAME
 from scimrelay.adapt.profiles import PROFILES
-from scimrelay.adapt.rules import RULES_BY_NAME
 from scimrelay.integrations.validation import Checked
 
 PROVIDER_AUTH = ("bearer", "basic")

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+import structlog
 
-from scimrelay.adapt.capabilities import Capabilities, fetch_capabilities
+from scimrelay.adapt.catalog import RULES
 from scimrelay.adapt.profiles import PROFILES
-from scimrelay.adapt.rules import RULES
 from scimrelay.cli.common import json_option, open_context, print_json, reports_errors
 from scimrelay.integrations.service import IntegrationInput
-from scimrelay.relay.client import DownstreamClient
-from scimrelay.relay.directory import USER_AGENT
+
+if TYPE_CHECKING:
+    from scimrelay.adapt.capabilities import Capabilities
 
 F = TypeVar("F", bound=Callable[..., Any])
 ADAPTATION_OPTIONS = ("list_404_empty", "max_members_per_patch", "max_filter_scan")
@@ -119,6 +121,9 @@ def rules(as_json: bool) -> None:
 @reports_errors
 def refresh_capabilities(integration_id: str, as_json: bool) -> None:
     """Read the downstream's discovery endpoints now and keep the result."""
+    from scimrelay.relay.directory import USER_AGENT
+
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
     with open_context() as context:
         view = context.service.get_integration(integration_id)
         token, headers = context.service.read_secrets(integration_id)
@@ -139,6 +144,10 @@ def refresh_capabilities(integration_id: str, as_json: bool) -> None:
 async def _fetch(
     scim_url: str, headers: dict[str, str], timeout: float
 ) -> Capabilities:
+    # Imported here: the SCIM parser behind it slows every other command.
+    from scimrelay.adapt.capabilities import fetch_capabilities
+    from scimrelay.relay.client import DownstreamClient
+
     client = DownstreamClient(timeout)
     await client.start()
     try:

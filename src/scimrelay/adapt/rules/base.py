@@ -28,16 +28,6 @@ class Target:
 RuleFunction = Callable[[dict[str, Any], Target], bool]
 
 
-@dataclass(frozen=True)
-class Rule:
-    """A named rewrite, what it does and the provider behaviour it fixes."""
-
-    name: str
-    does: str
-    because: str
-    apply: RuleFunction | None = None
-
-
 def operations(document: dict[str, Any]) -> list[dict[str, Any]]:
     """Return the PATCH operations of a PatchOp body (RFC 7644 §3.5.2)."""
     found = document.get("Operations")

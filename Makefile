@@ -25,8 +25,15 @@ lint: $(BIN)/activate
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-bench: $(BIN)/activate
-	$(BIN)/python bench/run.py
+# Benchmark-only Python dependencies (matplotlib, py-spy). bench/run.py installs nginx
+# and wrk with apt-get itself when they are missing.
+$(VENV)/.bench-deps: $(BIN)/activate pyproject.toml
+	$(BIN)/pip install -q -e '.[test,bench]'
+	touch $@
+
+# Extra options, e.g. `make bench BENCH_ARGS=--quick`.
+bench: $(VENV)/.bench-deps
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .scimrelay

@@ -255,12 +255,16 @@ def _print_view(view: IntegrationView) -> None:
 
 @integration.command("delete")
 @click.argument("integration_id")
+@json_option
 @reports_errors
-def delete(integration_id: str) -> None:
+def delete(integration_id: str, as_json: bool) -> None:
     """Delete an integration; its API keys stop working at once."""
     with open_context() as context:
         context.service.delete_integration(integration_id)
-    click.echo(f"integration {integration_id} deleted")
+    if as_json:
+        print_json({"id": integration_id, "deleted": True})
+    else:
+        click.echo(f"integration {integration_id} deleted")
 
 
 @integration.command("rotate-key")

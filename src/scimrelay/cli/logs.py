@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from sqlalchemy import select
 
@@ -38,15 +40,17 @@ def logs(integration_id: str | None, limit: int, as_json: bool) -> None:
     if as_json:
         print_json(entries)
         return
-    rows = [
-        [
-            e["time"][:19],
-            e["method"],
-            str(e["status"]),
-            str(e["downstream_status"] or "-"),
-            f"{e['duration_ms']:.1f}",
-            e["path"] + (f"?{e['query']}" if e["query"] else ""),
-        ]
-        for e in entries
-    ]
+    rows = [_row(entry) for entry in entries]
     print_table(rows, ["TIME", "METHOD", "STATUS", "DOWNSTREAM", "MS", "PATH"])
+
+
+def _row(entry: dict[str, Any]) -> list[str]:
+    target = entry["path"] + (f"?{entry['query']}" if entry["query"] else "")
+    return [
+        entry["time"][:19],
+        entry["method"],
+        str(entry["status"]),
+        str(entry["downstream_status"] or "-"),
+        f"{entry['duration_ms']:.1f}",
+        target,
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -9,6 +10,8 @@ import orjson
 MASK = "[secure]"
 MAX_LOGGED_BODY = 64 * 1024
 SECRET_ATTRIBUTES = frozenset({"password"})
+# Bodies that never mention a secret attribute are not parsed at all.
+_MENTIONS_SECRET_ATTRIBUTE = re.compile(rb"(?i)password")
 
 
 def mask_body(body: bytes | None, secret_values: tuple[str, ...]) -> str | None:
@@ -22,10 +25,12 @@ def mask_body(body: bytes | None, secret_values: tuple[str, ...]) -> str | None:
     if not body:
         return None
 
-    try:
-        text = orjson.dumps(_mask_document(orjson.loads(body))).decode()
-    except orjson.JSONDecodeError:
-        text = body.decode("utf-8", errors="replace")
+    text = body.decode("utf-8", errors="replace")
+    if _MENTIONS_SECRET_ATTRIBUTE.search(body):
+        try:
+            text = orjson.dumps(_mask_document(orjson.loads(body))).decode()
+        except orjson.JSONDecodeError:
+            pass
     for value in secret_values:
         text = text.replace(value, MASK)
     if len(text) > MAX_LOGGED_BODY:

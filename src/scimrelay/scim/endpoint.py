@@ -1,8 +1,9 @@
 """The IdP-facing SCIM endpoint: ``/scim/v2/{integration_id}/...``.
 
-Each request is authenticated against the cached integrations, forwarded to
-the downstream SCIM server with the integration's token and headers, and
-answered in SCIM form. Every answered request is queued for the request log.
+Each request is authenticated against the cached integrations and forwarded to
+the downstream SCIM server with the integration's token and headers. The
+downstream's response goes back to the provider in SCIM form, and every
+request is queued for the request log.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ WWW_AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="scimrelay"'}
 
 @dataclass(slots=True)
 class _Exchange:
-    """What one relayed request collected, for the answer and the log."""
+    """The state of one relayed request, for the response and the log."""
 
     request_id: str
     integration: RuntimeIntegration | None = None
@@ -275,8 +276,8 @@ class ScimEndpoint:
 def _downstream_target(request: Request, integration_id: str) -> tuple[str, str]:
     """Return the path below the integration's base and the query, as received.
 
-    The raw bytes are used so that nothing is decoded twice; empty segments are
-    collapsed and dot segments rejected, so the path cannot climb out of the
+    The raw bytes are used so that nothing is decoded twice. Empty segments are
+    collapsed and dot segments rejected, so the path stays below the
     downstream base URL.
     """
     raw_path = request.scope.get("raw_path") or request.url.path.encode()

@@ -1,0 +1,187 @@
+"""What the relay sends downstream: credentials, custom headers, path and query.
+
+An echo downstream returns the request it received, so each test reads the
+exact headers and target the relay sent. A header gate proves that configured
+custom headers reach the downstream.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import pytest
+
+from tests.conftest import DownstreamFactory, ScimServer
+from tests.support.processes import ManagedProcess
+from tests.support.relay import Relay
+
+ECHO_TOKEN = f"echo-token-{secrets.token_hex(8)}"
+ECHO_HEADER_VALUE = f"echo-header-{secrets.token_hex(8)}"
+GATE_ORIGIN = f"relay-origin-{secrets.token_hex(8)}"
+CLIENT_HEADERS = {
+    "Cookie": "session=idp-cookie",
+    "X-Forwarded-For": "203.0.113.7",
+    "X-Forwarded-Host": "idp.example.test",
+    "X-Forwarded-Proto": "https",
+    "Forwarded": "for=203.0.113.7;proto=https",
+    "Proxy-Authorization": "Basic aWRwOnByb3h5",
+}
+QUERY = (
+    "filter=userName%20eq%20%22a%2Bb%40example.test%22"
+    "&startIndex=1&count=10&attributes=userName,emails"
+)
+
+
+@pytest.fixture(scope="module")
+def echo(downstream_factory: DownstreamFactory) -> ManagedProcess:
+    return downstream_factory("echo")
+
+
+@pytest.fixture(scope="module")
+def echo_integration(relay: Relay, echo: ManagedProcess) -> dict[str, Any]:
+    """An integration whose base URL has a path prefix and a trailing slash."""
+    return relay.create_integration(
+        f"{echo.url}/tenants/acme/scim/v2/",
+        ECHO_TOKEN,
+        headers=[f"X-Tenant-Secret: {ECHO_HEADER_VALUE}"],
+    )
+
+
+@pytest.fixture(scope="module")
+def echoed(relay: Relay, echo_integration: dict[str, Any]) -> dict[str, Any]:
+    """Send one search through the relay and return the echo plus the response."""
+    with relay.client(integration=echo_integration) as client:
+        response = client.get(f"/Users?{QUERY}", headers=CLIENT_HEADERS)
+
+    assert response.status_code == 200, response.text
+    received: dict[str, Any] = response.json()
+    received["response_request_id"] = response.headers.get("x-request-id")
+
+    return received
+
+
+def header_values(received: dict[str, Any], name: str) -> list[str]:
+    return [value for key, value in received["headers"] if key.lower() == name]
+
+
+def test_create_notices_trailing_slash_removed(
+    echo_integration: dict[str, Any],
+) -> None:
+    notices = echo_integration["notices"]
+
+    assert any("slash" in notice.lower() for notice in notices), notices
+
+
+def test_forwarded_path_joins_base_without_double_slash(
+    echoed: dict[str, Any],
+) -> None:
+    assert echoed["raw_path"] == "/tenants/acme/scim/v2/Users"
+    assert "//" not in echoed["raw_path"]
+
+
+def test_forwarded_query_is_byte_exact(echoed: dict[str, Any]) -> None:
+    assert echoed["query_string"] == QUERY
+
+
+def test_downstream_token_replaces_api_key(
+    relay: Relay, echoed: dict[str, Any]
+) -> None:
+    authorization = header_values(echoed, "authorization")
+
+    assert authorization == [f"Bearer {ECHO_TOKEN}"]
+    assert relay.api_key not in str(echoed["headers"])
+
+
+def test_custom_header_is_injected(echoed: dict[str, Any]) -> None:
+    assert header_values(echoed, "x-tenant-secret") == [ECHO_HEADER_VALUE]
+
+
+@pytest.mark.parametrize("name", [name.lower() for name in CLIENT_HEADERS])
+def test_client_header_is_not_forwarded(echoed: dict[str, Any], name: str) -> None:
+    assert header_values(echoed, name) == []
+
+
+def test_user_agent_names_scimrelay(echoed: dict[str, Any]) -> None:
+    user_agent = header_values(echoed, "user-agent")
+
+    assert len(user_agent) == 1
+    assert "scimrelay" in user_agent[0].lower()
+
+
+def test_request_id_sent_downstream_and_returned(echoed: dict[str, Any]) -> None:
+    sent = header_values(echoed, "x-request-id")
+
+    assert len(sent) == 1
+    assert sent[0]
+    assert sent[0] == echoed["response_request_id"]
+
+
+def test_request_ids_differ_between_requests(
+    relay: Relay, echo_integration: dict[str, Any]
+) -> None:
+    with relay.client(integration=echo_integration) as client:
+        first = client.get("/ServiceProviderConfig")
+        second = client.get("/ServiceProviderConfig")
+
+    assert first.headers["x-request-id"] != second.headers["x-request-id"]
+
+
+def test_patch_method_and_body_are_forwarded(
+    relay: Relay, echo_integration: dict[str, Any]
+) -> None:
+    patch = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "value": {"active": False}}],
+    }
+    with relay.client(integration=echo_integration) as client:
+        response = client.patch("/Users/2819c223", json=patch)
+
+    received = response.json()
+    assert received["method"] == "PATCH"
+    assert received["raw_path"] == "/tenants/acme/scim/v2/Users/2819c223"
+    assert '"active"' in received["body"]
+
+
+@pytest.fixture(scope="module")
+def gate(downstream_factory: DownstreamFactory, scim_server: ScimServer) -> str:
+    """Return the gate's URL for a new scim2-server tenant."""
+    process = downstream_factory(
+        "gate", "--upstream", scim_server.url, "--expect-origin", GATE_ORIGIN
+    )
+    tenant_path = scim_server.new_tenant_url().removeprefix(scim_server.url)
+
+    return process.url + tenant_path
+
+
+def test_gate_rejects_integration_without_header(
+    relay: Relay, scim_server: ScimServer, gate: str
+) -> None:
+    integration = relay.create_integration(gate, scim_server.token)
+    with relay.client(integration=integration) as client:
+        response = client.get("/Users")
+
+    assert response.status_code == 403
+    assert response.headers["content-type"].startswith("application/scim+json")
+    body = response.json()
+    assert body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert body["status"] == "403"
+
+
+def test_gate_accepts_integration_with_header(
+    relay: Relay, scim_server: ScimServer, gate: str
+) -> None:
+    integration = relay.create_integration(
+        gate, scim_server.token, headers=[f"X-Request-Origin: {GATE_ORIGIN}"]
+    )
+    user = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": f"gated-{secrets.token_hex(4)}",
+    }
+    with relay.client(integration=integration) as client:
+        listed = client.get("/Users")
+        created = client.post("/Users", json=user)
+
+    assert listed.status_code == 200, listed.text
+    assert created.status_code == 201, created.text
+    assert created.json()["userName"] == user["userName"]

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.adapt.conftest import AdaptedFactory
-from tests.conftest import RelayFactory, ScimServer
+from tests.conftest import DownstreamFactory, RelayFactory, ScimServer
 from tests.support.processes import ManagedProcess
 from tests.support.relay import Relay
 
@@ -78,11 +78,14 @@ def test_not_modified_has_no_body(
 
 
 def test_generic_request_reaches_downstream_byte_for_byte(
-    relay: Relay, downstream_factory: object, scim_server: ScimServer
+    relay: Relay, downstream_factory: DownstreamFactory, scim_server: ScimServer
 ) -> None:
-    echo = downstream_factory("echo")  # type: ignore[operator]
+    echo = downstream_factory("echo")
     integration = relay.create_integration(echo.url, scim_server.token)
-    raw = b'{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":"False"}]}'
+    raw = (
+        b'{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],'
+        b'"Operations":[{"op":"Replace","path":"active","value":"False"}]}'
+    )
     with relay.client(integration=integration) as client:
         response = client.patch(
             "/Users/abc", content=raw, headers={"Content-Type": "application/scim+json"}

@@ -16,7 +16,7 @@ from tests.adapt.conftest import AdaptedFactory, tenant_url
 from tests.conftest import RelayFactory, ScimServer
 from tests.support.processes import ManagedProcess
 from tests.support.relay import Relay
-from tests.support.replay import Sequence, StepResult, load_sequence, run_sequence
+from tests.support.replay import StepResult, load_sequence, run_sequence
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "idp"
 

@@ -36,7 +36,9 @@ async def emulate_patch(
             return current
         resource = json_body(current)
         if resource is None:
-            raise BadGateway("the downstream answered a GET with something not JSON")
+            raise BadGateway(
+                "the downstream returned a non-JSON body to a GET of the resource"
+            )
         apply_patch(resource, document, resource_schema(call.path) or "")
         resource.pop("meta", None)
         version = own_precondition or current.headers.get("ETag")

@@ -1,4 +1,4 @@
-"""One relayed request as the adapter sees it, and downstream answers it makes."""
+"""One relayed request, and the downstream responses the relay builds itself."""
 
 from __future__ import annotations
 

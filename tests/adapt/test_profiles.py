@@ -314,3 +314,29 @@ def test_unknown_profile_is_rejected_naming_the_field(relay: Relay) -> None:
     assert completed.returncode != 0
     assert "disabled_rules" in completed.stderr
     assert "no-such-rule" in completed.stderr
+
+
+def test_rules_apply_to_operations_of_native_bulk(
+    relay: Relay, generic: Any, entra: Any
+) -> None:
+    user = {
+        "schemas": [USER],
+        "userName": f"k-{secrets.token_hex(4)}",
+        "active": "True",
+    }
+    body = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [
+            {"method": "POST", "path": "/Users", "bulkId": "k", "data": user}
+        ],
+    }
+    with relay.client(integration=generic) as plain:
+        refused = plain.post("/Bulk", json=body)
+    with relay.client(integration=entra) as adapted:
+        accepted = adapted.post("/Bulk", json=body)
+
+    assert refused.status_code == 400
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["Operations"][0]["status"] == "201"
+    entry = relay.log_entry(accepted.headers["X-Request-ID"])
+    assert entry["applied_rules"] == ["string-booleans"]

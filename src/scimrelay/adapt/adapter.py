@@ -133,29 +133,48 @@ class Adapter:
         document = _document(call.body)
         check_limits(call, document, *bulk_limits(capabilities))
         if capabilities.bulk:
+            self._rewrite_bulk(call, document, capabilities)
             return await self._send(call, "POST", call.path, call.query, call.body)
         call.note("bulk-emulated")
-        result = await run_bulk(call, document, self._run_bulk_operation)
+        result = await run_bulk(call, document, self.relay)
         return made_response(200, result)
-
-    async def _run_bulk_operation(self, call: Call) -> DownstreamResponse:
-        response = await self.relay(call)
-        return response
 
     def _rewrite(
         self, call: Call, document: dict[str, Any], capabilities: Capabilities
     ) -> None:
         """Apply the integration's rules; keep the original body if any applied."""
         target = Target(call.method, resource_schema(call.path), capabilities.schemas)
+        if self._apply(call, document, target):
+            call.original_body = call.original_body or call.body
+            call.body = orjson.dumps(document)
+
+    def _rewrite_bulk(
+        self, call: Call, document: dict[str, Any], capabilities: Capabilities
+    ) -> None:
+        """Apply the rules to each operation of a Bulk request sent as it is."""
+        changed = False
+        for operation in document.get("Operations") or []:
+            if not isinstance(operation, dict) or not isinstance(
+                operation.get("data"), dict
+            ):
+                continue
+            method = str(operation.get("method", "")).upper()
+            path = str(operation.get("path", ""))
+            target = Target(method, resource_schema(path), capabilities.schemas)
+            changed = self._apply(call, operation["data"], target) or changed
+        if changed:
+            call.original_body = call.original_body or call.body
+            call.body = orjson.dumps(document)
+
+    def _apply(self, call: Call, document: dict[str, Any], target: Target) -> bool:
+        """Apply each enabled rule in order; record the ones that changed something."""
         applied = False
         for name in call.integration.rules:
             rule = APPLY.get(name)
             if rule is not None and rule(document, target):
                 call.note(name)
                 applied = True
-        if applied:
-            call.original_body = call.original_body or call.body
-            call.body = orjson.dumps(document)
+        return applied
 
     def _sender(self, call: Call) -> Sender:
         async def send(

@@ -68,7 +68,13 @@ def relay_config(
 
 
 def amend_config(document: dict[str, Any]) -> bool:
-    """Announce PATCH, Bulk and filtering, which the relay emulates if needed."""
+    """Announce PATCH, Bulk and filtering, which the relay emulates if needed.
+
+    A body without any of these sections is not a ServiceProviderConfig and
+    is left as it is.
+    """
+    if not any(name in document for name in ("patch", "bulk", "filter")):
+        return False
     changed = False
     for name in ("patch", "bulk", "filter"):
         section = document.get(name)

@@ -20,6 +20,7 @@ import structlog
 
 from scimrelay.adapt.capabilities import Capabilities
 from scimrelay.adapt.exchange import (
+    LIST_SCHEMA,
     Call,
     Sender,
     json_body,
@@ -37,7 +38,6 @@ logger = structlog.get_logger(__name__)
 MAX_COUNT = 1000
 DEFAULT_PAGE = 100
 CURSOR_CACHE = 2048
-PAGING = frozenset({"startindex", "count", "cursor"})
 PROJECTION = frozenset({"attributes", "excludedattributes"})
 ALWAYS_RETURNED = frozenset({"id", "schemas", "meta"})
 
@@ -66,7 +66,7 @@ class ListQuery:
                 found.others.append((name, value))
         return found
 
-    def wanted(self, capabilities: Capabilities) -> int:
+    def wanted(self) -> int:
         """Return how many resources to answer with, within the relay's bound."""
         wanted = self.count if self.count is not None else DEFAULT_PAGE
         return min(wanted, MAX_COUNT)
@@ -113,7 +113,7 @@ class Paginator:
             logger.info("downstream answered 404 to a list query; answering empty")
             return made_response(200, list_response([], 0, query.start))
         document = json_body(first)
-        if first.status != 200 or document is None:
+        if first.status != 200 or document is None or not _is_list(document):
             return first
 
         resources, total, offset = _page_of(document, query.start)
@@ -173,7 +173,7 @@ class Paginator:
         node = parse_filter(query.filter)
         core = resource_schema(call.path) or ""
         call.note("filtered-in-relay")
-        wanted = query.wanted(capabilities)
+        wanted = query.wanted()
         found: list[Any] = []
         total = scanned = 0
         async for resource in self._walk(call, send, capabilities, query, 1):
@@ -200,7 +200,7 @@ class Paginator:
     ) -> DownstreamResponse:
         """Answer an index-paged query from a cursor-only downstream (RFC 9865)."""
         call.note("cursor-paging")
-        wanted = query.wanted(capabilities)
+        wanted = query.wanted()
         found: list[Any] = []
         walker = self._walk(call, send, capabilities, query, query.start)
         if wanted:
@@ -259,6 +259,8 @@ class Paginator:
             document = _checked(await send("GET", call.path, urlencode(params), None))
             resources = _resources(document)
             if isinstance(document.get("totalResults"), int):
+                if len(self._totals) >= CURSOR_CACHE:
+                    self._totals.clear()
                 self._totals[key] = document["totalResults"]
             for resource in resources:
                 if index >= start:
@@ -304,6 +306,13 @@ def _without_projection(query: ListQuery) -> list[tuple[str, str]]:
     return [
         (name, value) for name, value in query.others if name.lower() not in PROJECTION
     ]
+
+
+def _is_list(document: dict[str, Any]) -> bool:
+    """Tell a ListResponse (RFC 7644 §3.4.2) from other JSON, left as it is."""
+    schemas = document.get("schemas")
+    listed = isinstance(schemas, list) and LIST_SCHEMA in schemas
+    return listed or "Resources" in document or "totalResults" in document
 
 
 def _resources(document: dict[str, Any]) -> list[Any]:

@@ -64,8 +64,9 @@ def _results(results: dict[str, Any], chart_name: str) -> str:
         f"Measured {results['started_at']} with `{results['command']}`: "
         f"medians of {options['rounds']} round(s) of {options['duration_s']} s per "
         f"target and scenario, request log on {options['database']}, "
-        f"{options['relay_workers']} relay worker(s). The range column gives "
-        "the lowest and highest round.",
+        f"{options['relay_workers']} relay worker(s), nice value "
+        f"{options.get('nice', 0)} for every process of the benchmark. The range "
+        "column gives the lowest and highest round.",
         "",
         report.markdown_table(report.RESULTS_HEADER, report.results_table(results)),
         "",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from datetime import UTC, datetime
@@ -77,6 +78,13 @@ def _add_measurement_options(group: argparse._ArgumentGroup) -> None:
         default=1,
         help="extra runs allowed when other processes disturbed a run; the "
         "least disturbed run counts (default 1)",
+    )
+    group.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="scheduling priority for the benchmark and every server it "
+        "starts, from -20 (highest, root only) to 19 (default 0)",
     )
     group.add_argument(
         "--scenarios",
@@ -182,6 +190,7 @@ def suite_options(arguments: argparse.Namespace) -> SuiteOptions:
         database_url=arguments.database_url,
         relay_workers=arguments.relay_workers,
         relay_settings=parse_settings(arguments.relay_env),
+        nice=arguments.nice,
         keep_workdir=arguments.keep_workdir,
         profile_scenarios=profile_scenarios,
         profile_dir=arguments.results_dir,
@@ -197,6 +206,12 @@ def parse_settings(assignments: list[str]) -> dict[str, str]:
             raise ValueError(f"invalid --relay-env {assignment!r}; use NAME=VALUE")
         settings[name] = value
     return settings
+
+
+def set_priority(nice: int) -> None:
+    """Set this process's nice value, which every server and wrk inherit."""
+    if os.getpriority(os.PRIO_PROCESS, 0) != nice:
+        os.setpriority(os.PRIO_PROCESS, 0, nice)
 
 
 def save_results(results: dict[str, object], results_dir: Path) -> Path:
@@ -218,6 +233,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {error}", file=sys.stderr)
             return 2
         command = shlex.join(["python", "bench/run.py", *sys.argv[1:]])
+        try:
+            set_priority(arguments.nice)
+        except PermissionError:
+            print(f"error: --nice {arguments.nice} requires root", file=sys.stderr)
+            return 2
         results = run_suite(options, command)
         print(f"Raw results: {save_results(results, arguments.results_dir)}")
     print()

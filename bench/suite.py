@@ -65,6 +65,7 @@ class SuiteOptions:
     database_url: str | None = None
     relay_workers: int = 1
     relay_settings: Mapping[str, str] = field(default_factory=dict)
+    nice: int = 0
     keep_workdir: bool = False
     # Scenarios to sample with py-spy on each Python target after the rounds.
     profile_scenarios: Sequence[Scenario] = ()
@@ -193,6 +194,7 @@ def _options_dict(options: SuiteOptions) -> dict[str, Any]:
         "duration_s": options.duration_s,
         "warmup_s": options.warmup_s,
         "quiet_wait_s": options.quiet_wait_s,
+        "nice": options.nice,
         "retries": options.retries,
         "database": "postgresql" if options.database_url else "sqlite",
         "relay_workers": options.relay_workers,

@@ -149,6 +149,11 @@ def test_every_rejection_is_scim_error(rejected: dict[str, httpx.Response]) -> N
         assert body["status"] == "401", name
 
 
+def test_every_rejection_has_request_id(rejected: dict[str, httpx.Response]) -> None:
+    for name, response in rejected.items():
+        assert response.headers.get("x-request-id"), name
+
+
 def test_rejection_bodies_are_identical(rejected: dict[str, httpx.Response]) -> None:
     bodies = {name: response.content for name, response in rejected.items()}
 

@@ -29,6 +29,7 @@ CLIENT_HEADERS = {
 }
 QUERY = (
     "filter=userName%20eq%20%22a%2Bb%40example.test%22"
+    "%20and%20displayName%20eq%20%22Ren%C3%A9e+O%27Hara%22"
     "&startIndex=1&count=10&attributes=userName,emails"
 )
 
@@ -84,6 +85,20 @@ def test_forwarded_query_is_byte_exact(echoed: dict[str, Any]) -> None:
     assert echoed["query_string"] == QUERY
 
 
+@pytest.mark.parametrize(
+    "resource_path",
+    ["/Users/ab%2Fcd", "/Users/caf%C3%A9", "/Users/a%20b", "/Users/2819c223%3Bv=1"],
+)
+def test_encoded_path_is_byte_exact(
+    relay: Relay, echo_integration: dict[str, Any], resource_path: str
+) -> None:
+    with relay.client(integration=echo_integration) as client:
+        response = client.get(resource_path)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["raw_path"] == "/tenants/acme/scim/v2" + resource_path
+
+
 def test_downstream_token_replaces_api_key(
     relay: Relay, echoed: dict[str, Any]
 ) -> None:
@@ -115,6 +130,18 @@ def test_request_id_sent_downstream_and_returned(echoed: dict[str, Any]) -> None
     assert len(sent) == 1
     assert sent[0]
     assert sent[0] == echoed["response_request_id"]
+
+
+def test_json_content_type_becomes_scim_json(
+    relay: Relay, downstream_factory: DownstreamFactory
+) -> None:
+    plain_json = downstream_factory("echo", "--content-type", "application/json")
+    integration = relay.create_integration(f"{plain_json.url}/scim/v2", ECHO_TOKEN)
+    with relay.client(integration=integration) as client:
+        response = client.get("/ServiceProviderConfig")
+
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/scim+json")
 
 
 def test_request_ids_differ_between_requests(

@@ -12,7 +12,7 @@ import secrets
 import pytest
 
 from tests.conftest import RelayFactory, ScimServer
-from tests.support.relay import Cli, Relay, describe_cli, relay_environment
+from tests.support.relay import Cli, describe_cli, relay_environment
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 
@@ -23,16 +23,9 @@ def test_loopback_downstream_refused_without_opt_in(
 ) -> None:
     tenant_url = scim_server.new_tenant_url()
     permissive = relay_factory(tenant_url)
-    permissive.stop()
-    env = dict(permissive.cli.env, SCIMRELAY_ALLOW_PRIVATE_DOWNSTREAMS="false")
-    strict = Relay(
-        cli=Cli(env, cwd=permissive.cli.cwd),
-        data_dir=permissive.data_dir,
-        tenant_id=permissive.tenant_id,
-        integration=permissive.integration,
+    strict = relay_factory.restart(
+        permissive, {"SCIMRELAY_ALLOW_PRIVATE_DOWNSTREAMS": "false"}
     )
-    relay_factory.started.append(strict)
-    strict.serve(permissive.cli.cwd / "strict-logs")
 
     user = {"schemas": [USER_SCHEMA], "userName": f"private-{secrets.token_hex(4)}"}
     with strict.client() as client:

@@ -15,7 +15,8 @@ Run one as a process with ``python downstreams.py KIND --port PORT [options]``;
     Sleeps ``--delay`` seconds, then returns an empty SCIM list.
 ``echo``
     Returns, as JSON, the method, the raw path and query string, the headers
-    and the body of the request it received.
+    and the body of the request it received. ``--content-type`` sets the
+    response's media type, ``application/scim+json`` by default.
 """
 
 from __future__ import annotations
@@ -103,8 +104,8 @@ def header_value(scope: Scope, name: str) -> str | None:
     return None
 
 
-def make_echo_app() -> App:
-    """Build the app that returns what it received, as JSON."""
+def make_echo_app(content_type: str) -> App:
+    """Build the app that returns what it received, as JSON of ``content_type``."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         body = await read_body(receive)
@@ -118,7 +119,8 @@ def make_echo_app() -> App:
             ],
             "body": body.decode("utf-8", errors="replace"),
         }
-        await respond_json(send, 200, received)
+        body = json.dumps(received).encode()
+        await respond(send, 200, body, [(b"content-type", content_type.encode())])
 
     return app
 
@@ -214,7 +216,7 @@ def gate_request_headers(scope: Scope, public_host: str) -> dict[str, str]:
 
 def build_app(options: argparse.Namespace) -> App:
     if options.kind == "echo":
-        return make_echo_app()
+        return make_echo_app(options.content_type)
 
     if options.kind == "html":
         return make_html_app()
@@ -233,6 +235,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--delay", type=float, default=30.0, help="seconds (slow)")
+    parser.add_argument("--content-type", default=SCIM_JSON, help="media type (echo)")
     parser.add_argument("--upstream", help="base URL to forward to (gate)")
     parser.add_argument("--expect-origin", help="required X-Request-Origin (gate)")
     options = parser.parse_args(argv)

@@ -112,6 +112,11 @@ class Relay:
         return self.process.url
 
     @property
+    def env(self) -> Mapping[str, str]:
+        """The environment of the server and of every CLI command."""
+        return self.cli.env
+
+    @property
     def integration_id(self) -> str:
         return str(self.integration["id"])
 

@@ -53,9 +53,8 @@ class Adapter:
         """Send a request downstream, adapting it where it needs it."""
         handler = self._route(call)
         if handler is None:
-            return await self.client.send(
-                call.method, call.target(), call.headers, call.body
-            )
+            send = call.transport or self.client.send
+            return await send(call.method, call.target(), call.headers, call.body)
         return await handler(call)
 
     def _route(self, call: Call) -> Handler | None:
@@ -208,7 +207,8 @@ class Adapter:
         if if_match:
             headers["If-Match"] = if_match
         url = call.integration.scim_url + path + (f"?{query}" if query else "")
-        return await self.client.send(method, url, headers, body)
+        send = call.transport or self.client.send
+        return await send(method, url, headers, body)
 
 
 def _document(body: bytes | None) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -14,6 +14,9 @@ from scimrelay.relay.directory import RuntimeIntegration
 
 SCIM_MEDIA_TYPE = "application/scim+json"
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+Transport = Callable[
+    [str, str, Mapping[str, str], bytes | None], Awaitable[DownstreamResponse]
+]
 
 
 class Sender(Protocol):
@@ -41,6 +44,7 @@ class Call:
     integration: RuntimeIntegration
     applied: list[str] = field(default_factory=list)
     original_body: bytes | None = None
+    transport: Transport | None = field(default=None, repr=False)
 
     @property
     def segments(self) -> list[str]:

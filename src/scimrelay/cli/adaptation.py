@@ -14,6 +14,7 @@ from scimrelay.adapt.catalog import RULES
 from scimrelay.adapt.profiles import PROFILES
 from scimrelay.cli.common import json_option, open_context, print_json, reports_errors
 from scimrelay.integrations.service import IntegrationInput
+from scimrelay.settings import Settings
 
 if TYPE_CHECKING:
     from scimrelay.adapt.capabilities import Capabilities
@@ -129,9 +130,7 @@ def refresh_capabilities(integration_id: str, as_json: bool) -> None:
         token, headers = context.service.read_secrets(integration_id)
         outbound = {header.name: header.value for header in headers}
         outbound.update(Authorization=f"Bearer {token}", **{"User-Agent": USER_AGENT})
-        found = asyncio.run(
-            _fetch(view.scim_url, outbound, context.settings.downstream_timeout)
-        )
+        found = asyncio.run(_fetch(view.scim_url, outbound, context.settings))
         context.service.store_capabilities(integration_id, found.to_dict())
     summary = _summary(found)
     if as_json:
@@ -142,13 +141,17 @@ def refresh_capabilities(integration_id: str, as_json: bool) -> None:
 
 
 async def _fetch(
-    scim_url: str, headers: dict[str, str], timeout: float
+    scim_url: str, headers: dict[str, str], settings: Settings
 ) -> Capabilities:
     # Imported here: the SCIM parser behind it slows every other command.
     from scimrelay.adapt.capabilities import fetch_capabilities
     from scimrelay.relay.client import DownstreamClient
 
-    client = DownstreamClient(timeout)
+    client = DownstreamClient(
+        settings.downstream_timeout,
+        allow_private=settings.allow_private_downstreams,
+        max_response_bytes=settings.max_response_bytes,
+    )
     await client.start()
     try:
         return await fetch_capabilities(client, scim_url, headers)

@@ -8,7 +8,9 @@ import uvicorn
 from scimrelay import __version__
 from scimrelay.cli.common import open_context, reports_errors
 from scimrelay.cli.integrations import integration
+from scimrelay.cli.keys import rotate_secret_key
 from scimrelay.cli.logs import logs
+from scimrelay.cli.resilience import limits, status
 from scimrelay.cli.tenants import tenant
 
 
@@ -60,3 +62,6 @@ def serve(host: str, port: int, workers: int) -> None:
 main.add_command(tenant)
 main.add_command(integration)
 main.add_command(logs)
+main.add_command(rotate_secret_key)
+integration.add_command(limits)
+integration.add_command(status)

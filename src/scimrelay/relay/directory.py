@@ -21,6 +21,8 @@ from scimrelay import __version__
 from scimrelay.adapt.profiles import enabled_rules
 from scimrelay.integrations.keys import secret_matches, split_key
 from scimrelay.integrations.service import IntegrationService, config_version
+from scimrelay.resilience import policies
+from scimrelay.resilience.policy import DEFAULT_POLICY, Policy
 from scimrelay.store.models import Integration
 
 logger = structlog.get_logger(__name__)
@@ -42,6 +44,7 @@ class RuntimeIntegration:
     force_group_description: bool
     outbound_headers: dict[str, str] = field(repr=False)
     secret_values: tuple[str, ...] = field(repr=False)
+    policy: Policy = DEFAULT_POLICY
     profile: str = "generic"
     rules: tuple[str, ...] = ()
     provider_auth: str = "bearer"
@@ -98,23 +101,26 @@ class Directory:
                     selectinload(Integration.api_keys),
                 )
             ).all()
-            self._load(integrations)
+            self._load(integrations, policies.load_all(session))
         self.version = version
         logger.info("configuration loaded", version=version, integrations=len(self))
         return True
 
-    def _load(self, integrations: Sequence[Integration]) -> None:
+    def _load(
+        self, integrations: Sequence[Integration], limits: dict[str, Policy]
+    ) -> None:
         loaded: dict[str, RuntimeIntegration] = {}
         keys: dict[str, _KeyEntry] = {}
         for integration in integrations:
-            loaded[integration.id] = self._runtime(integration)
+            policy = limits.get(integration.id, DEFAULT_POLICY)
+            loaded[integration.id] = self._runtime(integration, policy)
             for key in integration.api_keys:
                 if key.revoked_at is None:
                     keys[key.id] = _KeyEntry(integration.id, key.secret_hash)
         self._integrations = loaded
         self._keys = keys
 
-    def _runtime(self, integration: Integration) -> RuntimeIntegration:
+    def _runtime(self, integration: Integration, policy: Policy) -> RuntimeIntegration:
         token, headers = self._service.decrypt_secrets(integration)
         outbound = {header.name: header.value for header in headers}
         outbound["Authorization"] = f"Bearer {token}"
@@ -132,6 +138,7 @@ class Directory:
             force_group_description=integration.force_group_description,
             outbound_headers=outbound,
             secret_values=secrets,
+            policy=policy,
             profile=integration.profile,
             rules=enabled_rules(integration.profile, integration.disabled_rules),
             provider_auth=integration.provider_auth,

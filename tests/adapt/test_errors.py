@@ -1,4 +1,4 @@
-"""Downstream errors and statuses as the provider sees them (RFC 7644 §3.12)."""
+"""Downstream errors and statuses as the relay returns them (RFC 7644 §3.12)."""
 
 from __future__ import annotations
 

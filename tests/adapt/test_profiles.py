@@ -188,9 +188,7 @@ def test_pathless_read_only_id_is_dropped(
     assert "forged" not in entry["request_body"]
 
 
-def test_member_removal_by_value_list_removes_only_those_members(
-    relay: Relay, generic: Any, entra: Any
-) -> None:
+def test_member_removal_by_value_list(relay: Relay, generic: Any, entra: Any) -> None:
     with relay.client(integration=entra) as client:
         users = [create_user(client)["id"] for _ in range(3)]
         group = create_group(client, users)
@@ -226,7 +224,7 @@ def test_enterprise_manager_bare_id_is_wrapped(
     assert stored[ENTERPRISE]["manager"]["value"] == manager["id"]
 
 
-def test_add_on_single_valued_attribute_is_sent_as_replace(
+def test_single_valued_add_becomes_replace(
     relay: Relay, generic: Any, entra: Any
 ) -> None:
     body = patch({"op": "add", "path": "title", "value": "Rear Admiral"})
@@ -340,3 +338,21 @@ def test_rules_apply_to_operations_of_native_bulk(
     assert accepted.json()["Operations"][0]["status"] == "201"
     entry = relay.log_entry(accepted.headers["X-Request-ID"])
     assert entry["applied_rules"] == ["string-booleans"]
+
+
+def test_split_membership_change_names_unknown_member(
+    relay: Relay, strict: ManagedProcess, scim_server: ScimServer
+) -> None:
+    chosen = integration(relay, strict, scim_server, "--max-members-per-patch", "2")
+    with relay.client(integration=chosen) as client:
+        users = [create_user(client)["id"] for _ in range(3)]
+        group = create_group(client, [])
+        values = [{"value": user} for user in [*users, "no-such-user"]]
+        body = patch({"op": "add", "path": "members", "value": values})
+        response = client.patch(f"/Groups/{group['id']}", json=body)
+        members = client.get(f"/Groups/{group['id']}").json().get("members", [])
+
+    assert response.status_code == 400
+    assert "no-such-user" in response.json()["detail"]
+    assert "requests applied before it: 1" in response.json()["detail"]
+    assert sorted(member["value"] for member in members) == sorted(users[:2])

@@ -215,7 +215,10 @@ class Front:
         last = segments[-1].lower() if segments else ""
         options = self.options
         if options.kind == "strict" and body:
-            problem = strict_problem(method, json.loads(body))
+            document = json.loads(body)
+            problem = strict_problem(method, document)
+            if problem is None and method == "PATCH":
+                problem = await self.unknown_member(scope, path, document)
             if problem:
                 return _json(400, scim_error(400, problem, "invalidValue"))
         if options.kind == "limited":
@@ -230,6 +233,23 @@ class Front:
         if options.kind == "strict" and method == "PATCH" and status == 200:
             return 204, b"", [h for h in headers if h[0] == b"etag"]
         return status, payload, headers
+
+    async def unknown_member(
+        self, scope: Scope, path: str, document: dict[str, Any]
+    ) -> str | None:
+        """Return why a PATCH that adds a member who does not exist is refused."""
+        base = path.rsplit("/Groups/", 1)[0]
+        for operation in document.get("Operations") or []:
+            if operation.get("op") != "add" or operation.get("path") != "members":
+                continue
+            for member in operation.get("value") or []:
+                target = f"{base}/Users/{member['value']}"
+                status, _payload, _headers = await self.forward(
+                    scope, "GET", target, "", b""
+                )
+                if status == 404:
+                    return "a member does not exist"
+        return None
 
     def refusal(
         self, method: str, last: str, query: str

@@ -29,7 +29,7 @@ from scimrelay.adapt.members import needs_split
 from scimrelay.adapt.pagination import Paginator
 from scimrelay.adapt.rules import APPLY, Target
 from scimrelay.adapt.rules.base import operations
-from scimrelay.adapt.schemas import resource_schema
+from scimrelay.adapt.schemas import builtin_schema_info, resource_schema
 from scimrelay.adapt.settings import Adaptation
 from scimrelay.errors import InvalidSyntax
 from scimrelay.relay.client import DownstreamClient, DownstreamResponse
@@ -38,6 +38,7 @@ logger = structlog.get_logger(__name__)
 
 RESOURCE_TYPES = frozenset({"users", "groups"})
 CONDITIONAL = frozenset({"if-match", "if-none-match"})
+NOT_SUPPORTED = frozenset({405, 501})
 Handler = Callable[[Call], Awaitable[DownstreamResponse]]
 
 
@@ -78,22 +79,41 @@ class Adapter:
         return await self._send(call, call.method, call.path, call.query, call.body)
 
     async def _patch(self, call: Call) -> DownstreamResponse:
-        capabilities = await self.capabilities.get(call.integration)
+        capabilities = self.capabilities.peek(call.integration)
+        if call.integration.rules and capabilities is None:
+            capabilities = await self.capabilities.get(call.integration)
         limit = Adaptation.from_dict(call.integration.adaptation).max_members_per_patch
+        unsupported = capabilities is not None and not capabilities.patch
         document = None
-        if call.integration.rules or not capabilities.patch or _may_split(call, limit):
+        if call.integration.rules or unsupported or _may_split(call, limit):
             document = _document(call.body)
             self._rewrite(call, document, capabilities)
         if document is not None and not operations(document):
             response = await self._send(call, "GET", call.path, "", None)
-        elif not capabilities.patch:
-            assert document is not None
-            response = await emulate_patch(call, document, self._sender(call))
+        elif unsupported:
+            response = await self._emulate(call, document)
         elif document is not None and needs_split(document, limit):
             response = await send_split(call, document, limit, self._sender(call))
         else:
             response = await self._send(call, "PATCH", call.path, call.query, call.body)
+            if response.status in NOT_SUPPORTED and capabilities is None:
+                response = await self._patch_refused(call, response)
         return await self._after_patch(call, response)
+
+    async def _patch_refused(
+        self, call: Call, response: DownstreamResponse
+    ) -> DownstreamResponse:
+        """Read the capabilities after a 405 or 501, and emulate PATCH if absent."""
+        capabilities = await self.capabilities.get(call.integration)
+        if capabilities.patch:
+            return response
+        return await self._emulate(call, None)
+
+    async def _emulate(
+        self, call: Call, document: dict[str, Any] | None
+    ) -> DownstreamResponse:
+        document = document if document is not None else _document(call.body)
+        return await emulate_patch(call, document, self._sender(call))
 
     async def _after_patch(
         self, call: Call, response: DownstreamResponse
@@ -105,8 +125,12 @@ class Adapter:
         return await self._send(call, "GET", call.path, "", None)
 
     async def _list(self, call: Call) -> DownstreamResponse:
-        capabilities = await self.capabilities.get(call.integration)
-        return await self.paginator.answer(call, self._sender(call), capabilities)
+        return await self.paginator.answer(
+            call,
+            self._sender(call),
+            self.capabilities.peek(call.integration),
+            lambda: self.capabilities.get(call.integration),
+        )
 
     async def _discovery(self, call: Call) -> DownstreamResponse:
         response = await self._send(call, "GET", call.path, call.query, None)
@@ -139,10 +163,14 @@ class Adapter:
         return made_response(200, result)
 
     def _rewrite(
-        self, call: Call, document: dict[str, Any], capabilities: Capabilities
+        self,
+        call: Call,
+        document: dict[str, Any],
+        capabilities: Capabilities | None,
     ) -> None:
         """Apply the integration's rules; keep the original body if any applied."""
-        target = Target(call.method, resource_schema(call.path), capabilities.schemas)
+        schemas = capabilities.schemas if capabilities else builtin_schema_info()
+        target = Target(call.method, resource_schema(call.path), schemas)
         if self._apply(call, document, target):
             call.original_body = call.original_body or call.body
             call.body = orjson.dumps(document)

@@ -197,6 +197,10 @@ class CapabilityCache:
             logger.info("downstream capabilities read", **_summary(found))
             return found
 
+    def peek(self, integration: RuntimeIntegration) -> Capabilities | None:
+        """Return the capabilities known now, however old, without reading any."""
+        return self._best((integration.id, integration.scim_url), integration)
+
     def _best(
         self, key: tuple[str, str], integration: RuntimeIntegration
     ) -> Capabilities | None:

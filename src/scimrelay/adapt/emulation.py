@@ -76,8 +76,8 @@ async def _name_unknown_member(
             found = await send("GET", f"/Groups/{member}", "", None)
         if found.status == 404:
             raise InvalidValue(
-                f"member {member!r} does not exist downstream; request {number} "
-                f"of {total} failed and {number - 1} were applied"
+                f"member {member!r} does not exist downstream: request {number} "
+                f"of {total} failed, requests applied before it: {number - 1}"
             )
 
 

@@ -11,7 +11,7 @@ are held at a time, so memory stays bounded however long the list.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -87,18 +87,50 @@ class Paginator:
         self._totals: dict[tuple[str, str], int] = {}
 
     async def answer(
-        self, call: Call, send: Sender, capabilities: Capabilities
+        self,
+        call: Call,
+        send: Sender,
+        known: Capabilities | None,
+        load: Callable[[], Awaitable[Capabilities]],
     ) -> DownstreamResponse:
-        """Answer a GET list query (RFC 7644 §3.4.2)."""
+        """Answer a GET list query (RFC 7644 §3.4.2).
+
+        The downstream's capabilities are read only for a filtered query, or
+        after the downstream refused index paging; otherwise the query goes
+        downstream as it is.
+        """
         query = ListQuery.parse(call.query)
         settings = Adaptation.from_dict(call.integration.adaptation)
+        capabilities = known
+        if query.filter is not None and capabilities is None:
+            capabilities = await load()
+        special = await self._special(call, send, capabilities, query, settings)
+        if special is not None:
+            return special
+
+        first = await send("GET", call.path, call.query, None)
+        if first.status == 400 and capabilities is None:
+            capabilities = await load()
+            special = await self._special(call, send, capabilities, query, settings)
+            if special is not None:
+                return special
+        return await self._complete(call, send, query, first, settings)
+
+    async def _special(
+        self,
+        call: Call,
+        send: Sender,
+        capabilities: Capabilities | None,
+        query: ListQuery,
+        settings: Adaptation,
+    ) -> DownstreamResponse | None:
+        if capabilities is None:
+            return None
         if query.filter is not None and not capabilities.filter:
             return await self._filter_here(call, send, capabilities, query, settings)
         if capabilities.cursor_only:
             return await self._by_cursor(call, send, capabilities, query)
-
-        first = await send("GET", call.path, call.query, None)
-        return await self._complete(call, send, query, first, settings)
+        return None
 
     async def _complete(
         self,

@@ -8,11 +8,15 @@ custom headers reach the downstream.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.conftest import DownstreamFactory, ScimServer
+from tests.support.downstreams import recorded_request
 from tests.support.processes import ManagedProcess
 from tests.support.relay import Relay
 
@@ -34,32 +38,52 @@ QUERY = (
 )
 
 
-@pytest.fixture(scope="module")
-def echo(downstream_factory: DownstreamFactory) -> ManagedProcess:
-    return downstream_factory("echo")
+@dataclass(frozen=True)
+class Echo:
+    """The echo downstream and the file it records each request in."""
+
+    process: ManagedProcess
+    record: Path
 
 
 @pytest.fixture(scope="module")
-def echo_integration(relay: Relay, echo: ManagedProcess) -> dict[str, Any]:
+def echo(downstream_factory: DownstreamFactory) -> Echo:
+    record = downstream_factory.log_dir / f"echo-{secrets.token_hex(4)}.jsonl"
+    process = downstream_factory("echo", "--record", str(record))
+
+    return Echo(process, record)
+
+
+def received_by_echo(echo: Echo, response: httpx.Response) -> dict[str, Any]:
+    """Return what the echo received for ``response``, found by its request id.
+
+    The record is read instead of the response body, because the relay masks
+    the token and header values wherever they appear in a response.
+    """
+    assert response.status_code == 200, response.text
+
+    return recorded_request(echo.record, response.headers["x-request-id"])
+
+
+@pytest.fixture(scope="module")
+def echo_integration(relay: Relay, echo: Echo) -> dict[str, Any]:
     """An integration whose base URL has a path prefix and a trailing slash."""
     return relay.create_integration(
-        f"{echo.url}/tenants/acme/scim/v2/",
+        f"{echo.process.url}/tenants/acme/scim/v2/",
         ECHO_TOKEN,
         headers=[f"X-Tenant-Secret: {ECHO_HEADER_VALUE}"],
     )
 
 
 @pytest.fixture(scope="module")
-def echoed(relay: Relay, echo_integration: dict[str, Any]) -> dict[str, Any]:
-    """Send one search through the relay and return the echo plus the response."""
+def echoed(
+    relay: Relay, echo: Echo, echo_integration: dict[str, Any]
+) -> dict[str, Any]:
+    """Send one search through the relay and return what the echo received."""
     with relay.client(integration=echo_integration) as client:
         response = client.get(f"/Users?{QUERY}", headers=CLIENT_HEADERS)
 
-    assert response.status_code == 200, response.text
-    received: dict[str, Any] = response.json()
-    received["response_request_id"] = response.headers.get("x-request-id")
-
-    return received
+    return received_by_echo(echo, response)
 
 
 def header_values(received: dict[str, Any], name: str) -> list[str]:
@@ -90,13 +114,13 @@ def test_forwarded_query_is_byte_exact(echoed: dict[str, Any]) -> None:
     ["/Users/ab%2Fcd", "/Users/caf%C3%A9", "/Users/a%20b", "/Users/2819c223%3Bv=1"],
 )
 def test_encoded_path_is_byte_exact(
-    relay: Relay, echo_integration: dict[str, Any], resource_path: str
+    relay: Relay, echo: Echo, echo_integration: dict[str, Any], resource_path: str
 ) -> None:
     with relay.client(integration=echo_integration) as client:
         response = client.get(resource_path)
 
-    assert response.status_code == 200, response.text
-    assert response.json()["raw_path"] == "/tenants/acme/scim/v2" + resource_path
+    received = received_by_echo(echo, response)
+    assert received["raw_path"] == "/tenants/acme/scim/v2" + resource_path
 
 
 def test_downstream_token_replaces_api_key(
@@ -124,12 +148,12 @@ def test_user_agent_names_scimrelay(echoed: dict[str, Any]) -> None:
     assert "scimrelay" in user_agent[0].lower()
 
 
-def test_request_id_sent_downstream_and_returned(echoed: dict[str, Any]) -> None:
+def test_request_id_sent_downstream_once(echoed: dict[str, Any]) -> None:
+    # The record was found by the response's X-Request-ID, so the two match.
     sent = header_values(echoed, "x-request-id")
 
     assert len(sent) == 1
     assert sent[0]
-    assert sent[0] == echoed["response_request_id"]
 
 
 def test_json_content_type_becomes_scim_json(
@@ -155,7 +179,7 @@ def test_request_ids_differ_between_requests(
 
 
 def test_patch_method_and_body_are_forwarded(
-    relay: Relay, echo_integration: dict[str, Any]
+    relay: Relay, echo: Echo, echo_integration: dict[str, Any]
 ) -> None:
     patch = {
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
@@ -164,7 +188,7 @@ def test_patch_method_and_body_are_forwarded(
     with relay.client(integration=echo_integration) as client:
         response = client.patch("/Users/2819c223", json=patch)
 
-    received = response.json()
+    received = received_by_echo(echo, response)
     assert received["method"] == "PATCH"
     assert received["raw_path"] == "/tenants/acme/scim/v2/Users/2819c223"
     assert '"active"' in received["body"]
@@ -212,3 +236,49 @@ def test_gate_accepts_integration_with_header(
     assert listed.status_code == 200, listed.text
     assert created.status_code == 201, created.text
     assert created.json()["userName"] == user["userName"]
+
+
+@pytest.fixture(scope="module")
+def versioned_user(relay: Relay) -> httpx.Response:
+    """Create a user on the default integration and return the read response."""
+    user = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": f"etag-{secrets.token_hex(4)}",
+    }
+    with relay.client() as client:
+        created = client.post("/Users", json=user)
+        assert created.status_code == 201, created.text
+        read = client.get(f"/Users/{created.json()['id']}")
+
+    assert read.status_code == 200, read.text
+    assert read.headers.get("etag")
+
+    return read
+
+
+def test_if_none_match_returns_304(
+    relay: Relay, versioned_user: httpx.Response
+) -> None:
+    user_id = versioned_user.json()["id"]
+    headers = {"If-None-Match": versioned_user.headers["etag"]}
+    with relay.client() as client:
+        response = client.get(f"/Users/{user_id}", headers=headers)
+
+    assert response.status_code == 304
+
+
+def test_stale_if_match_returns_412(
+    relay: Relay, versioned_user: httpx.Response
+) -> None:
+    body = versioned_user.json()
+    replacement = {
+        "schemas": body["schemas"],
+        "userName": body["userName"],
+        "displayName": "Stale Writer",
+    }
+    headers = {"If-Match": 'W/"stale-version"'}
+    with relay.client() as client:
+        response = client.put(f"/Users/{body['id']}", json=replacement, headers=headers)
+
+    assert response.status_code == 412, response.text
+    assert response.headers["content-type"].startswith("application/scim+json")

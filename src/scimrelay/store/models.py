@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -139,7 +139,7 @@ class RequestLogEntry(Base):
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            "time": self.time.isoformat(),
+            "time": _as_utc(self.time).isoformat(),
             "request_id": self.request_id,
             "tenant_id": self.tenant_id,
             "integration_id": self.integration_id,
@@ -181,3 +181,8 @@ class IntegrationPolicy(Base):
     breaker_failures: Mapped[int | None]
     breaker_cooldown: Mapped[float | None] = mapped_column(Float)
     updated_at: Mapped[datetime]
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """Attach UTC to a time read back from SQLite, which drops the offset."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

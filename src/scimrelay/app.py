@@ -12,6 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from scimrelay.adapt.adapter import Adapter
+from scimrelay.adapt.capabilities import CapabilityCache
 from scimrelay.context import AppContext
 from scimrelay.logconfig import configure_logging
 from scimrelay.relay.client import DownstreamClient
@@ -46,6 +48,7 @@ class Relay:
         self.resilience = Resilience(
             self.client, open_backend(settings), settings.downstream_timeout
         )
+        self.capabilities = CapabilityCache(self.client)
         self.endpoint = ScimEndpoint(
             settings,
             self.directory,
@@ -53,6 +56,7 @@ class Relay:
             SchemaCache(self.client),
             self.recorder,
             self.resilience,
+            Adapter(self.client, self.capabilities),
         )
 
     @contextlib.asynccontextmanager
@@ -61,12 +65,14 @@ class Relay:
         self.recorder.start()
         await self.client.start()
         refresher = asyncio.create_task(self.directory.keep_fresh())
+        capabilities = asyncio.create_task(self.capabilities.keep_fresh(self.directory))
         publisher = asyncio.create_task(self._publish_state())
         logger.info("relay started", integrations=len(self.directory))
         try:
             yield
         finally:
             refresher.cancel()
+            capabilities.cancel()
             publisher.cancel()
             await self.resilience.close()
             await self.client.close()

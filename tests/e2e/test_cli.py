@@ -49,7 +49,7 @@ def integration(
     token_file = tmp_path_factory.mktemp("token") / "token.txt"
     token_file.write_text(TOKEN + "\n")
     options = ["--scim-url", SCIM_URL, "--token-file", str(token_file)]
-    options += ["--header", f"X-Api-Secret: {HEADER_VALUE}"]
+    options += ["--secret-header", f"X-Api-Secret: {HEADER_VALUE}"]
 
     return cli.json(*create_args(tenant_id, *options))
 
@@ -67,7 +67,7 @@ def test_create_returns_documented_keys(integration: dict[str, Any]) -> None:
     assert integration["notices"] == []
 
 
-def test_show_hides_token_and_header_value(cli: Cli, integration: Any) -> None:
+def test_show_hides_token_and_secret_header(cli: Cli, integration: Any) -> None:
     completed = cli.run("integration", "show", integration["id"], "--json")
 
     assert completed.returncode == 0, describe_cli(completed)

@@ -56,6 +56,8 @@ class PendingEntry:
     secret_values: tuple[str, ...] = field(default=(), repr=False)
     source: str | None = None
     replay_of: int | None = None
+    applied_rules: list[str] | None = None
+    original_request_body: bytes | None = None
 
     def to_row(self) -> dict[str, Any]:
         """Return the masked record, as spooled: ``time`` in epoch seconds."""
@@ -78,6 +80,10 @@ class PendingEntry:
             "error": _mask_text(self.error, self.secret_values),
             "request_body": mask_body(self.request_body, self.secret_values),
             "response_body": mask_body(self.response_body, self.secret_values),
+            "applied_rules": self.applied_rules or None,
+            "original_request_body": mask_body(
+                self.original_request_body, self.secret_values
+            ),
             "source": self.source,
         }
 

@@ -143,8 +143,11 @@ class SyncScim:
         started: float,
         status: int,
     ) -> None:
+        """Queue the request log entry, with what the adapter rewrote."""
         method, path, query = target
         response = exchange.downstream
+        call = exchange.call
+        rewritten = call is not None and call.original_body is not None
         self.endpoint.recorder.record(
             PendingEntry(
                 time=time.time(),
@@ -160,10 +163,12 @@ class SyncScim:
                 downstream_status=response.status if response else None,
                 downstream_ms=response.elapsed_ms if response else None,
                 error=exchange.error,
-                request_body=exchange.body,
+                request_body=call.body if call and rewritten else exchange.body,
                 response_body=(response.body or None) if response else None,
                 secret_values=exchange.secret_values(),
                 source=self.source,
+                applied_rules=call.applied if call else None,
+                original_request_body=exchange.body if rewritten else None,
             )
         )
 

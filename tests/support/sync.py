@@ -66,8 +66,12 @@ class SyncDriver:
         workspace: Workspace,
         *options: str,
         account: ServiceAccount | None = None,
+        by_domain: bool = False,
     ) -> dict[str, Any]:
-        """Set the integration's Google source for ``workspace``; runs on demand."""
+        """Set the integration's Google source for ``workspace``; runs on demand.
+
+        The source names the workspace by customer ID, or by domain.
+        """
         self.fake.load(workspace)
         args = [
             "source",
@@ -78,8 +82,11 @@ class SyncDriver:
             str(self.key_file(account)),
             "--subject",
             admin_of(workspace),
-            "--customer",
-            workspace.customer_id,
+            *(
+                ("--domain", workspace.domain)
+                if by_domain
+                else ("--customer", workspace.customer_id)
+            ),
             "--api-url",
             self.fake.url,
             *options,

@@ -21,7 +21,7 @@ from scimrelay.sync.service import GoogleSourceInput, SourceService
 from tests.conftest import RelayFactory, ScimServer, scim2_server_command
 from tests.support.google import ServiceAccount, Workspace
 from tests.support.processes import ManagedProcess, start_server
-from tests.support.sync import SyncDriver
+from tests.support.sync import SyncDriver, list_resources
 from tests.sync.conftest import Google
 
 TOKEN_URI = "http://127.0.0.1:9/token"
@@ -218,6 +218,27 @@ def test_cli_reports_all_bad_fields(driver: SyncDriver) -> None:
         assert f"error: {field}:" in completed.stderr
     assert "error: mapping.shoeSize:" in completed.stderr
     assert "mapping.nickName" not in completed.stderr
+
+
+def test_delete_users_deletes_departed_user(
+    driver: SyncDriver, scim_server: ScimServer
+) -> None:
+    workspace = Workspace(f"C0{secrets.token_hex(3)}", "leavers.example")
+    workspace.add_user("admin", "/", admin=True)
+    leaver = workspace.add_user("leaver", "/")
+    url = scim_server.new_tenant_url()
+    integration = driver.new_integration(url, scim_server.token)
+    driver.set_source(integration, workspace, "--delete-users", "--no-groups")
+    _, first = driver.run(integration)
+    del workspace.users[leaver["id"]]
+    driver.fake.load(workspace)
+    code, second = driver.run(integration)
+    with scim_server.client(url) as direct:
+        remaining = [u["userName"] for u in list_resources(direct, "Users")]
+
+    assert first["created"] == 2
+    assert (code, second["deleted"], second["unchanged"]) == (0, 1, 1)
+    assert remaining == ["admin@leavers.example"]
 
 
 def test_debug_run_logs_no_secret(

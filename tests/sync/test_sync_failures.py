@@ -173,7 +173,9 @@ def test_undelegated_scope_fails_run_with_fix(
     )
     driver.set_source(integration, workspace, account=narrow)
     code, rejected = driver.run(integration)
-    driver.set_source(integration, workspace, "--no-groups", account=narrow)
+    driver.set_source(
+        integration, workspace, "--no-groups", account=narrow, by_domain=True
+    )
     code_users_only, report = driver.run(integration)
 
     assert (code, rejected["status"]) == (1, "failed")

@@ -1,10 +1,10 @@
 """SCIM requests of a sync, sent through the relay's downstream pipeline.
 
-Each request goes through :meth:`ScimEndpoint.forward`, like a relayed one:
-it carries the integration's token and custom headers, gets the group
-description template, passes the integration's rate limits, circuit breaker
-and retries, and is queued in the request log with ``source`` set to the
-sync's name.
+Each request goes through :meth:`ScimEndpoint.forward`, like a relayed one.
+So it carries the integration's token and custom headers, gets the group
+description template, and passes the integration's rate limits, circuit
+breaker and retries. It is queued in the request log with ``source`` set to
+the sync's name.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from scimrelay.console.mount import admin_routes
 from scimrelay.context import AppContext
 from scimrelay.logconfig import configure_logging
 from scimrelay.relay.client import DownstreamClient
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             relay.endpoint.handle,
             methods=SCIM_METHODS,
         ),
+        *admin_routes(relay.context, settings),
     ]
     app = Starlette(routes=routes, lifespan=relay.lifespan)
     app.state.relay = relay

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +33,23 @@ class IntegrationInput:
     headers: list[Header] | None = None
     group_description: str | None = None
     force_group_description: bool | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """A change made through the service, as an audit trail records it."""
+
+    action: str
+    target_type: str
+    target_id: str
+    target_name: str | None
+    tenant_id: str | None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+# Called inside the changing transaction, so a record and its change commit
+# together or not at all.
+AuditHook = Callable[[Session, Change], None]
 
 
 @dataclass(frozen=True)
@@ -118,7 +135,7 @@ class IntegrationService:
 
     # Tenants
 
-    def create_tenant(self, name: str) -> TenantView:
+    def create_tenant(self, name: str, *, audit: AuditHook | None = None) -> TenantView:
         checked = Checked()
         name = validation.check_name(name, checked)
         checked.raise_if_rejected()
@@ -127,6 +144,11 @@ class IntegrationService:
         with self.store.session() as session:
             session.add(tenant)
             _bump_version(session)
+            _notify(
+                audit,
+                session,
+                Change("tenant.create", "tenant", tenant.id, name, tenant.id),
+            )
         return _tenant_view(tenant)
 
     def list_tenants(self) -> list[TenantView]:
@@ -134,14 +156,26 @@ class IntegrationService:
             tenants = session.scalars(select(Tenant).order_by(Tenant.created_at))
             return [_tenant_view(tenant) for tenant in tenants]
 
-    def delete_tenant(self, tenant_id: str) -> None:
+    def delete_tenant(self, tenant_id: str, *, audit: AuditHook | None = None) -> None:
         with self.store.session() as session:
-            session.delete(_get_tenant(session, tenant_id))
+            tenant = _get_tenant(session, tenant_id)
+            session.delete(tenant)
             _bump_version(session)
+            _notify(
+                audit,
+                session,
+                Change("tenant.delete", "tenant", tenant_id, tenant.name, tenant_id),
+            )
 
     # Integrations
 
-    def create_integration(self, tenant_id: str, data: IntegrationInput) -> Created:
+    def create_integration(
+        self,
+        tenant_id: str,
+        data: IntegrationInput,
+        *,
+        audit: AuditHook | None = None,
+    ) -> Created:
         checked = Checked()
         name = validation.check_name(data.name or "", checked)
         scim_url = validation.check_scim_url(data.scim_url or "", checked)
@@ -172,10 +206,21 @@ class IntegrationService:
             )
             session.add(integration)
             _bump_version(session)
+            _notify(
+                audit,
+                session,
+                _integration_change(
+                    "integration.create", integration, {"key_id": key.key_id}
+                ),
+            )
             return Created(_integration_view(integration), key, checked.notices)
 
     def update_integration(
-        self, integration_id: str, data: IntegrationInput
+        self,
+        integration_id: str,
+        data: IntegrationInput,
+        *,
+        audit: AuditHook | None = None,
     ) -> tuple[IntegrationView, list[str]]:
         checked = Checked()
         changes: dict[str, Any] = {}
@@ -204,12 +249,24 @@ class IntegrationService:
                 setattr(integration, name, value)
             integration.updated_at = _now()
             _bump_version(session)
+            changed = {"changed": _changed_fields(data)}
+            _notify(
+                audit,
+                session,
+                _integration_change("integration.update", integration, changed),
+            )
             return _integration_view(integration), checked.notices
 
-    def delete_integration(self, integration_id: str) -> None:
+    def delete_integration(
+        self, integration_id: str, *, audit: AuditHook | None = None
+    ) -> None:
         with self.store.session() as session:
-            session.delete(_get_integration(session, integration_id))
+            integration = _get_integration(session, integration_id)
+            session.delete(integration)
             _bump_version(session)
+            _notify(
+                audit, session, _integration_change("integration.delete", integration)
+            )
 
     def get_integration(self, integration_id: str) -> IntegrationView:
         with self.store.session() as session:
@@ -236,7 +293,11 @@ class IntegrationService:
     # API keys
 
     def rotate_key(
-        self, integration_id: str, *, revoke_previous: bool = False
+        self,
+        integration_id: str,
+        *,
+        revoke_previous: bool = False,
+        audit: AuditHook | None = None,
     ) -> IssuedKey:
         """Issue a new API key; earlier keys keep working until revoked."""
         key = issue_key()
@@ -250,9 +311,15 @@ class IntegrationService:
                 ApiKey(id=key.key_id, secret_hash=key.secret_hash, created_at=now)
             )
             _bump_version(session)
+            detail = {"key_id": key.key_id, "revoke_previous": revoke_previous}
+            _notify(
+                audit, session, _integration_change("key.rotate", integration, detail)
+            )
         return key
 
-    def revoke_key(self, integration_id: str, key_id: str) -> None:
+    def revoke_key(
+        self, integration_id: str, key_id: str, *, audit: AuditHook | None = None
+    ) -> None:
         with self.store.session() as session:
             key = session.get(ApiKey, key_id)
             if key is None or key.integration_id != integration_id:
@@ -262,12 +329,46 @@ class IntegrationService:
                 )
             key.revoked_at = key.revoked_at or _now()
             _bump_version(session)
+            detail = {"key_id": key_id}
+            _notify(
+                audit,
+                session,
+                _integration_change("key.revoke", key.integration, detail),
+            )
 
     # Helpers
 
     def _encrypt_headers(self, headers: Iterable[Header]) -> bytes:
         rows = [{"name": header.name, "value": header.value} for header in headers]
         return self.keyring.encrypt(orjson.dumps(rows))
+
+
+def _notify(audit: AuditHook | None, session: Session, change: Change) -> None:
+    if audit is not None:
+        session.flush()
+        audit(session, change)
+
+
+def _integration_change(
+    action: str, integration: Integration, detail: dict[str, Any] | None = None
+) -> Change:
+    return Change(
+        action,
+        "integration",
+        integration.id,
+        integration.name,
+        integration.tenant_id,
+        detail or {},
+    )
+
+
+def _changed_fields(data: IntegrationInput) -> list[str]:
+    """Name the fields an update sets, never their values."""
+    names = ("name", "scim_url", "token", "headers", "group_description")
+    changed = [name for name in names if getattr(data, name) is not None]
+    if data.force_group_description is not None:
+        changed.append("force_group_description")
+    return changed
 
 
 def config_version(session: Session) -> int:

@@ -175,7 +175,7 @@ class AdminOperations:
         token = validation.check_token(token or "", checked)
         checked.raise_if_rejected()
         report = await test_connection(url, token, checked_headers)
-        name = view.name if view else None
+        name = view.name if view else "new integration (not saved)"
         self._record_test(
             view.id if view else None, name, tenant_id, report, saved=False
         )

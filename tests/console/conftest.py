@@ -105,7 +105,9 @@ class World:
             return entry.id
 
     def token(self, user: AdminView) -> str:
-        return self.admin.tokens.issue(user.id, f"token-{secrets.token_hex(3)}").plaintext
+        return self.admin.tokens.issue(
+            user.id, f"token-{secrets.token_hex(3)}"
+        ).plaintext
 
     def api(self, user: AdminView | None) -> TestClient:
         client = TestClient(self.app, base_url="http://127.0.0.1")
@@ -117,12 +119,18 @@ class World:
         """Return a client signed in to the console as ``user``, reused unless fresh."""
         if user is not None and not fresh and user.id in self.signed_in:
             return self.signed_in[user.id]
-        client = TestClient(self.app, base_url="http://127.0.0.1", follow_redirects=False)
+        client = TestClient(
+            self.app, base_url="http://127.0.0.1", follow_redirects=False
+        )
         client.get("/admin/login")
         if user is not None:
             answer = client.post(
                 "/admin/login",
-                data={"email": user.email, "password": PASSWORD, "csrf_token": csrf(client)},
+                data={
+                    "email": user.email,
+                    "password": PASSWORD,
+                    "csrf_token": csrf(client),
+                },
             )
             assert answer.status_code == 303, answer.text
             if not fresh:

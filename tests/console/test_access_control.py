@@ -112,7 +112,9 @@ def concrete(path: str, targets: Targets, token_id: str) -> str:
 
 def call(client: httpx.Client, method: str, path: str) -> httpx.Response:
     if path.startswith("/api/"):
-        return client.request(method, path, json={} if method in ("POST", "PATCH") else None)
+        return client.request(
+            method, path, json={} if method in ("POST", "PATCH") else None
+        )
     data = {"csrf_token": csrf(client)} if method == "POST" else None
     return client.request(method, path, data=data)
 
@@ -180,9 +182,16 @@ def test_owner_reaches_every_route(world: World, method: str, path: str) -> None
 
 
 @pytest.mark.parametrize(
-    ("method", "path"), [route for route in ROUTES if route[0] == "POST" and route[1].startswith("/admin/")]
+    ("method", "path"),
+    [
+        route
+        for route in ROUTES
+        if route[0] == "POST" and route[1].startswith("/admin/")
+    ],
 )
-def test_console_form_without_csrf_token_is_refused(world: World, method: str, path: str) -> None:
+def test_console_form_without_csrf_token_is_refused(
+    world: World, method: str, path: str
+) -> None:
     client = world.console(world.owner)
     targets = world.targets("alpha")
     response = client.post(concrete(path, targets, "t"), data={"name": "x"})

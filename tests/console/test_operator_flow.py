@@ -152,7 +152,11 @@ def test_operator_sets_up_and_follows_an_integration(
     ) as client:
         created = client.post(
             "/Users",
-            json={"schemas": [SCIM_USER], "userName": user_name, "password": USER_PASSWORD},
+            json={
+                "schemas": [SCIM_USER],
+                "userName": user_name,
+                "password": USER_PASSWORD,
+            },
         )
         assert created.status_code == 201, created.text
         found = client.get("/Users", params={"filter": f'userName eq "{user_name}"'})

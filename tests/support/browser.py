@@ -27,13 +27,17 @@ SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
 def chromium() -> Iterator[Browser]:
     """Start headless Chromium from the system package, never a downloaded build."""
     assert Path(CHROMIUM).exists(), (
-        f"{CHROMIUM} is missing: run scripts/ensure-browser.sh (apt-get install chromium)"
+        f"{CHROMIUM} is missing: run scripts/ensure-browser.sh"
     )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=CHROMIUM_ARGS,
-            env={key: value for key, value in os.environ.items() if "proxy" not in key.lower()},
+            env={
+                key: value
+                for key, value in os.environ.items()
+                if "proxy" not in key.lower()
+            },
         )
         try:
             yield browser

@@ -69,7 +69,7 @@ class AuditLog:
     def list(
         self, actor: Actor, *, limit: int = 50, offset: int = 0
     ) -> tuple[list[AuditView], int]:
-        """Return a page of the events the actor may see, newest first, and the total."""
+        """Return a page of the actor's visible events, newest first, and the total."""
         query = select(AuditEvent)
         tenants = actor.visible_tenants()
         if tenants is not None:

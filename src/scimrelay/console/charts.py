@@ -47,7 +47,7 @@ def _open(title: str) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'width="{WIDTH}" height="{HEIGHT}" role="img" '
-        f'font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="11">'
+        f'font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="12">'
         f"<title>{escape(title)}</title>"
     )
 
@@ -113,21 +113,23 @@ def _bar(
 def _latency_line(
     p95s: list[float | None], slot: float, plot_h: float, latency_max: float
 ) -> str:
+    bottom = TOP + plot_h
     points = [
-        f"{LEFT + (index + 0.5) * slot:.1f},{TOP + plot_h - plot_h * value / latency_max:.1f}"
+        f"{LEFT + (index + 0.5) * slot:.1f},{bottom - plot_h * value / latency_max:.1f}"
         for index, value in enumerate(p95s)
         if value is not None
     ]
     if not points:
         return ""
-    dots = "".join(
-        f'<circle cx="{point.split(",")[0]}" cy="{point.split(",")[1]}" r="2" fill="{LINE}"/>'
-        for point in points
-    )
+    dots = "".join(_dot(*point.split(",")) for point in points)
     return (
         f'<polyline points="{" ".join(points)}" fill="none" stroke="{LINE}" '
         f'stroke-width="1.5" stroke-linejoin="round"/>{dots}'
     )
+
+
+def _dot(x: str, y: str) -> str:
+    return f'<circle cx="{x}" cy="{y}" r="2" fill="{LINE}"/>'
 
 
 def _time_labels(buckets: list[Bucket], slot: float) -> list[str]:
@@ -148,12 +150,14 @@ def _legend() -> list[str]:
     x = LEFT
     for status_class in CHART_CLASSES:
         parts.append(
-            f'<rect x="{x}" y="8" width="10" height="10" rx="2" fill="{COLOURS[status_class]}"/>'
+            f'<rect x="{x}" y="8" width="10" height="10" rx="2" '
+            f'fill="{COLOURS[status_class]}"/>'
             f'<text x="{x + 14}" y="17" fill="{TEXT}">{LABELS[status_class]}</text>'
         )
         x += 100
     parts.append(
-        f'<line x1="{x}" y1="13" x2="{x + 14}" y2="13" stroke="{LINE}" stroke-width="2"/>'
+        f'<line x1="{x}" y1="13" x2="{x + 14}" y2="13" stroke="{LINE}" '
+        'stroke-width="2"/>'
         f'<text x="{x + 18}" y="17" fill="{TEXT}">p95 latency</text>'
     )
     return parts

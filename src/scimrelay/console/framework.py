@@ -122,7 +122,9 @@ class Call:
             return {}
         self.flash_taken = True
         try:
-            message = orjson.loads(self.console.admin.context.keyring.decrypt(sealed.encode()))
+            message = orjson.loads(
+                self.console.admin.context.keyring.decrypt(sealed.encode())
+            )
         except (ConfigurationError, orjson.JSONDecodeError):
             return {}
         if not isinstance(message, dict) or message.get("expires", 0) < time.time():

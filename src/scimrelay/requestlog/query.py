@@ -157,7 +157,8 @@ def get_entry(
     session: Session, entry_id: int, where: LogFilter
 ) -> RequestLogEntry | None:
     query = where.apply(select(RequestLogEntry).where(RequestLogEntry.id == entry_id))
-    return session.scalar(query)
+    entry: RequestLogEntry | None = session.scalar(query)
+    return entry
 
 
 def batch(
@@ -270,7 +271,7 @@ def hourly_activity(
         RequestLogEntry.time >= start,
     )
     for moment, status, duration in session.execute(query):
-        index = int((_utc(moment) - start).total_seconds() // 3600)
+        index = int((_aware(moment) - start).total_seconds() // 3600)
         if 0 <= index < hours:
             bucket = buckets[index]
             bucket.counts[_status_class(status)] += 1
@@ -286,9 +287,12 @@ def _status_class(status: int) -> str:
     return "2xx"
 
 
+def _aware(moment: datetime) -> datetime:
+    """Return ``moment`` in UTC; SQLite hands back naive datetimes."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
 def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return (
-        moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    )
+    return None if moment is None else _aware(moment)

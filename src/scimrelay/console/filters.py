@@ -46,7 +46,7 @@ def status_class(status: int | None) -> str:
 def milliseconds(value: float | None) -> str:
     if value is None:
         return "—"
-    return f"{value:.0f} ms" if value >= 10 else f"{value:.1f} ms"
+    return f"{value:.0f} ms" if value >= 100 else f"{value:.1f} ms"
 
 
 def pretty_json(text: str | None) -> str:

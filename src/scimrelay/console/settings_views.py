@@ -83,16 +83,14 @@ def admin_delete(call: Call) -> Response:
 
 
 def token_list(
-    call: Call,
-    issued: object = None,
-    errors: dict[str, str] | None = None,
-    status: int = 200,
+    call: Call, errors: dict[str, str] | None = None, status: int = 200
 ) -> Response:
+    flash = call.pop_flash()
     return call.render(
         "tokens.html",
         status,
         tokens=call.ops.tokens(),
-        issued=issued,
+        issued=flash if "token" in flash else None,
         errors=errors or {},
     )
 
@@ -101,8 +99,8 @@ def token_create(call: Call) -> Response:
     try:
         issued = call.ops.create_token(call.field("name"))
     except SettingsError as error:
-        return token_list(call, None, _errors(error), 422)
-    return token_list(call, issued)
+        return token_list(call, _errors(error), 422)
+    return call.redirect_with("/tokens", token=issued.plaintext, name=issued.view.name)
 
 
 def token_revoke(call: Call) -> Response:

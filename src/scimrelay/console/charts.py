@@ -22,13 +22,16 @@ LABELS = {"2xx": "Success", "4xx": "Client error", "5xx": "Server error"}
 LINE = "#6366f1"
 GRID = "#e5e7eb"
 TEXT = "#6b7280"
+# Keeps the count axis on whole numbers when traffic is light.
+MIN_COUNT_AXIS = 4
 
 
 def activity_svg(buckets: list[Bucket], title: str) -> str:
     """Return an SVG document charting the buckets, oldest on the left."""
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
-    count_max = _nice(max((sum(b.counts.values()) for b in buckets), default=0))
+    busiest = max((sum(b.counts.values()) for b in buckets), default=0)
+    count_max = _nice(max(busiest, MIN_COUNT_AXIS))
     p95s = [b.p95 for b in buckets]
     latency_max = _nice(max((p for p in p95s if p is not None), default=0.0))
     slot = plot_w / max(len(buckets), 1)

@@ -13,6 +13,10 @@ from scimrelay.integrations.service import IntegrationView
 from scimrelay.requestlog.query import LogFilter
 
 CHART_RANGES = {"24h": 24, "7d": 168}
+CREATED_NOTICE = (
+    "Integration created. Give the identity provider the SCIM base URL and the "
+    "SCIM API key shown below."
+)
 SETUP_GUIDES = ("okta", "entra", "onelogin", "jumpcloud")
 
 
@@ -47,7 +51,7 @@ def create(call: Call) -> Response:
         f"/integrations/{view.id}",
         integration=view.id,
         key=created.key.plaintext,
-        notices=created.notices,
+        notices=[CREATED_NOTICE, *created.notices],
     )
 
 

@@ -182,6 +182,16 @@ def test_operator_sets_up_and_follows_an_integration(
     expect(page.locator(".stats")).to_contain_text("201")
     screenshot(page, "08-log-entry")
 
+    # The live view shows a request made while the page is open.
+    page.goto(f"{base}/admin/logs")
+    page.check("[data-live]")
+    expect(page.locator("[data-live-status]")).to_have_class(re.compile("on"))
+    with httpx.Client(
+        headers={"Authorization": f"Bearer {api_key}"}, trust_env=False
+    ) as client:
+        assert client.get(f"{scim_base}/Groups").status_code == 200
+    expect(page.locator("[data-log-rows] tr").first).to_contain_text("/Groups")
+
     # The integration page: saved-settings test, activity chart, audit trail.
     page.goto(f"{base}/admin/integrations")
     page.click("text=Directory sync")
@@ -201,3 +211,18 @@ def test_operator_sets_up_and_follows_an_integration(
     expect(page.locator("tbody")).to_contain_text("integration.test")
     assert scim_server.token not in page.content()
     screenshot(page, "11-audit")
+
+    # Settings pages: tenants, admins and an admin API token shown once.
+    page.goto(f"{base}/admin/tenants")
+    expect(page.locator("h1")).to_have_text("Tenants")
+    screenshot(page, "12-tenants")
+    page.goto(f"{base}/admin/admins")
+    expect(page.locator("tbody")).to_contain_text(OWNER_EMAIL)
+    screenshot(page, "13-admins")
+    page.goto(f"{base}/admin/tokens")
+    page.fill("#token-name", "Terraform")
+    page.click("text=Create token")
+    expect(page.locator("#new-admin-token")).to_have_value(
+        re.compile("^scimrelay_admin_")
+    )
+    screenshot(page, "14-api-tokens")

@@ -19,6 +19,9 @@ from scimrelay.relay.client import DownstreamClient
 from scimrelay.relay.directory import Directory
 from scimrelay.relay.schemas import SchemaCache
 from scimrelay.requestlog.recorder import RequestRecorder
+from scimrelay.resilience import status
+from scimrelay.resilience.guard import Resilience, open_backend
+from scimrelay.resilience.policy import Policy
 from scimrelay.scim.endpoint import ScimEndpoint
 from scimrelay.settings import Settings
 from scimrelay.store.database import is_current
@@ -35,14 +38,22 @@ class Relay:
         self.settings = settings
         self.context = AppContext.open(settings)
         self.directory = Directory(self.context.service)
-        self.client = DownstreamClient(settings.downstream_timeout)
-        self.recorder = RequestRecorder(self.context.store)
+        self.client = DownstreamClient(
+            settings.downstream_timeout,
+            allow_private=settings.allow_private_downstreams,
+            max_response_bytes=settings.max_response_bytes,
+        )
+        self.recorder = RequestRecorder(self.context.store, settings.data_dir / "spool")
+        self.resilience = Resilience(
+            self.client, open_backend(settings), settings.downstream_timeout
+        )
         self.endpoint = ScimEndpoint(
             settings,
             self.directory,
             self.client,
             SchemaCache(self.client),
             self.recorder,
+            self.resilience,
         )
 
     @contextlib.asynccontextmanager
@@ -51,15 +62,26 @@ class Relay:
         self.recorder.start()
         await self.client.start()
         refresher = asyncio.create_task(self.directory.keep_fresh())
+        publisher = asyncio.create_task(self._publish_state())
         logger.info("relay started", integrations=len(self.directory))
         try:
             yield
         finally:
             refresher.cancel()
+            publisher.cancel()
+            await self.resilience.close()
             await self.client.close()
             self.recorder.stop()
             self.context.close()
             logger.info("relay stopped", log_entries_written=self.recorder.written)
+
+    async def _publish_state(self) -> None:
+        def policy_of(integration_id: str) -> Policy | None:
+            integration = self.directory.get(integration_id)
+            return integration.policy if integration else None
+
+        directory = status.state_directory(self.settings)
+        await status.publish(self.resilience, policy_of, directory)
 
     async def healthz(self, _request: Request) -> Response:
         return JSONResponse({"status": "ok"})

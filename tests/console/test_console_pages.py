@@ -30,6 +30,7 @@ def create_form(
         "header_name": ["X-Request-Origin"],
         "header_value": ["payroll"],
         "header_kept": [""],
+        "header_secret": ["1"],
         "group_description": "",
     }
     form.update(values)
@@ -187,18 +188,20 @@ def test_editing_keeps_token_and_header_values_unless_typed(world: World) -> Non
         header_name=["X-Request-Origin", "X-Extra"],
         header_value=["", "extra"],
         header_kept=["X-Request-Origin", ""],
+        header_secret=["1", ""],
     )
     response = client.post(f"/admin/integrations/{integration_id}", data=form)
     token, headers = world.admin.context.service.read_secrets(integration_id)
 
     assert response.status_code == 303
     assert token == TOKEN
-    assert [(h.name, h.value) for h in headers] == [
-        ("X-Request-Origin", "payroll"),
-        ("X-Extra", "extra"),
+    assert [(h.name, h.value, h.secret) for h in headers] == [
+        ("X-Request-Origin", "payroll", True),
+        ("X-Extra", "extra", False),
     ]
     edit_page = client.get(f"/admin/integrations/{integration_id}/edit")
     assert "payroll" not in edit_page.text
+    assert 'value="extra"' in edit_page.text
     assert TOKEN not in edit_page.text
 
 

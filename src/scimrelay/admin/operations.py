@@ -17,7 +17,6 @@ from scimrelay.admin.tokens import IssuedToken, TokenStore, TokenView
 from scimrelay.context import AppContext
 from scimrelay.diagnostics import ConnectionReport, test_connection
 from scimrelay.errors import NotFoundError
-from scimrelay.integrations import validation
 from scimrelay.integrations.keys import IssuedKey
 from scimrelay.integrations.service import (
     Change,
@@ -26,7 +25,7 @@ from scimrelay.integrations.service import (
     IntegrationView,
     TenantView,
 )
-from scimrelay.integrations.validation import Checked, Header
+from scimrelay.integrations.validation import Header
 from scimrelay.requestlog import query
 from scimrelay.requestlog.query import Bucket, LogFilter, Page, Stats
 from scimrelay.store.models import RequestLogEntry
@@ -41,6 +40,7 @@ class HeaderRow:
     name: str
     value: str | None
     kept: str | None = None
+    secret: bool = False
 
 
 @dataclass
@@ -59,6 +59,12 @@ class Admin:
 
     def acting(self, actor: Actor) -> AdminOperations:
         return AdminOperations(self, actor)
+
+
+def _filled(row: HeaderRow, stored: dict[str, str]) -> Header:
+    if row.value is not None:
+        return Header(row.name, row.value, row.secret)
+    return Header(row.name, stored.get((row.kept or row.name).lower(), ""), row.secret)
 
 
 class AdminOperations:
@@ -127,24 +133,20 @@ class AdminOperations:
         self.integration(integration_id)
         self.service.revoke_key(integration_id, key_id, audit=self._hook)
 
+    def form_headers(self, integration_id: str) -> list[Header]:
+        """Return an integration's headers for its edit form."""
+        self.integration(integration_id)
+        return self.service.read_secrets(integration_id)[1]
+
     def fill_headers(
         self, integration_id: str | None, rows: list[HeaderRow]
     ) -> list[Header]:
         """Resolve rows that keep a stored value, so only typed values change."""
         stored: dict[str, str] = {}
         if integration_id and any(row.value is None for row in rows):
-            self.integration(integration_id)
-            _, headers = self.service.read_secrets(integration_id)
+            headers = self.form_headers(integration_id)
             stored = {header.name.lower(): header.value for header in headers}
-        return [
-            Header(
-                row.name,
-                row.value
-                if row.value is not None
-                else stored.get((row.kept or row.name).lower(), ""),
-            )
-            for row in rows
-        ]
+        return [_filled(row, stored) for row in rows]
 
     # Test connection
 
@@ -167,19 +169,17 @@ class AdminOperations:
         view = self.integration(integration_id) if integration_id else None
         tenant_id = view.tenant_id if view else tenant_id
         self.actor.require_tenant(tenant_id, f"tenant {tenant_id}")
-        checked = Checked()
-        url = validation.check_scim_url(scim_url, checked)
-        checked_headers = validation.check_headers(headers, checked)
         if token is None and view is not None:
             token = self.service.read_secrets(view.id)[0]
-        token = validation.check_token(token or "", checked)
-        checked.raise_if_rejected()
+        url, token, checked_headers, notices = self.service.check_connection_settings(
+            scim_url, token or "", headers
+        )
         report = await test_connection(url, token, checked_headers)
         name = view.name if view else "new integration (not saved)"
         self._record_test(
             view.id if view else None, name, tenant_id, report, saved=False
         )
-        return report, checked.notices
+        return report, notices
 
     def _record_test(
         self,

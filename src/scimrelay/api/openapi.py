@@ -39,7 +39,10 @@ SCHEMAS: dict[str, Any] = {
     ),
     "Tenant": obj({"id": STRING, "name": STRING, "created_at": TIME}, ("id", "name")),
     "TenantInput": obj({"name": {"type": "string", "minLength": 1}}, ("name",)),
-    "Header": obj({"name": STRING, "value": STRING}, ("name", "value")),
+    "Header": obj(
+        {"name": STRING, "value": STRING, "secret": {"type": "boolean"}},
+        ("name", "value"),
+    ),
     "Key": obj(
         {"id": STRING, "created_at": TIME, "revoked_at": NULLABLE_TIME}, ("id",)
     ),

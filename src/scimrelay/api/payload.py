@@ -61,13 +61,17 @@ def _header(item: object, field: str, errors: list[FieldError]) -> Header | None
         errors.append(FieldError(field, "must be an object with name and value"))
         return None
     name, value = item.get("name"), item.get("value", "")
+    secret = item.get("secret", False)
     if not isinstance(name, str):
         errors.append(FieldError(f"{field}.name", "must be a string"))
         return None
     if not isinstance(value, str):
         errors.append(FieldError(f"{field}.value", "must be a string"))
         return None
-    return Header(name, value)
+    if not isinstance(secret, bool):
+        errors.append(FieldError(f"{field}.secret", "must be true or false"))
+        return None
+    return Header(name, value, secret)
 
 
 def moment(raw: str | None, field: str) -> datetime | None:

@@ -9,7 +9,9 @@ from scimrelay import __version__
 from scimrelay.cli.admin import admin, announce_setup
 from scimrelay.cli.common import open_context, reports_errors
 from scimrelay.cli.integrations import integration
+from scimrelay.cli.keys import rotate_secret_key
 from scimrelay.cli.logs import logs
+from scimrelay.cli.resilience import limits, status
 from scimrelay.cli.tenants import tenant
 
 
@@ -63,3 +65,6 @@ main.add_command(tenant)
 main.add_command(integration)
 main.add_command(logs)
 main.add_command(admin)
+main.add_command(rotate_secret_key)
+integration.add_command(limits)
+integration.add_command(status)

@@ -3,25 +3,37 @@
 from __future__ import annotations
 
 import re
+from itertools import zip_longest
 from dataclasses import dataclass, field
 
 from scimrelay.admin.operations import HeaderRow
 from scimrelay.console.framework import Call
 from scimrelay.errors import SettingsError
 from scimrelay.integrations.service import IntegrationInput, IntegrationView
-from scimrelay.integrations.validation import DEFAULT_GROUP_DESCRIPTION, MAX_HEADERS
+from scimrelay.integrations.validation import (
+    DEFAULT_GROUP_DESCRIPTION,
+    MAX_HEADERS,
+    Header,
+)
 
 HEADER_FIELD = re.compile(r"headers\[(\d+)\]\.(name|value)")
 
 
 @dataclass
 class FormRow:
-    """One header row as shown: a kept row's value stays hidden."""
+    """One header row as shown: a secret row's stored value stays hidden."""
 
     name: str = ""
     value: str = ""
     kept: str = ""
+    secret: bool = False
     errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def stored(cls, header: Header) -> FormRow:
+        if header.secret:
+            return cls(name=header.name, kept=header.name, secret=True)
+        return cls(name=header.name, value=header.value)
 
 
 @dataclass
@@ -37,14 +49,14 @@ class IntegrationForm:
     default_group_description: str = DEFAULT_GROUP_DESCRIPTION
 
     @classmethod
-    def from_view(cls, view: IntegrationView) -> IntegrationForm:
+    def from_view(cls, view: IntegrationView, headers: list[Header]) -> IntegrationForm:
         template = view.group_description
         return cls(
             name=view.name,
             tenant_id=view.tenant_id,
             scim_url=view.scim_url,
             group_description="" if template == DEFAULT_GROUP_DESCRIPTION else template,
-            rows=[FormRow(name=name, kept=name) for name in view.header_names],
+            rows=[FormRow.stored(header) for header in headers],
         )
 
     @classmethod
@@ -52,9 +64,12 @@ class IntegrationForm:
         names = call.fields("header_name")
         values = call.fields("header_value")
         kept = call.fields("header_kept")
+        secret = call.fields("header_secret")
         rows = [
-            FormRow(name.strip(), value, original)
-            for name, value, original in zip(names, values, kept, strict=False)
+            FormRow(name.strip(), value, original, flag == "1")
+            for name, value, original, flag in zip_longest(
+                names, values, kept, secret, fillvalue=""
+            )
             if name.strip() or value or original
         ]
         return cls(
@@ -72,6 +87,7 @@ class IntegrationForm:
                 row.name,
                 None if row.kept and not row.value else row.value,
                 row.kept or None,
+                row.secret,
             )
             for row in self.rows
         ]

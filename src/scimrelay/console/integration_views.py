@@ -65,7 +65,8 @@ def detail(call: Call) -> Response:
 
 def edit_form(call: Call) -> Response:
     view = call.ops.integration(call.request.path_params["integration_id"])
-    return _render_form(call, IntegrationForm.from_view(view), view)
+    form = IntegrationForm.from_view(view, call.ops.form_headers(view.id))
+    return _render_form(call, form, view)
 
 
 def update(call: Call) -> Response:

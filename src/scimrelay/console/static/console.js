@@ -131,6 +131,12 @@
     var row = event.target.closest("tr[data-href]");
     if (row && !event.target.closest("a, button")) { window.location = row.getAttribute("data-href"); }
   });
+  document.addEventListener("change", function (event) {
+    var toggle = event.target.closest("[data-secret-toggle]");
+    if (!toggle) return;
+    var hidden = toggle.closest(".header-row").querySelector("input[name=header_secret]");
+    hidden.value = toggle.checked ? "1" : "";
+  });
   document.addEventListener("submit", function (event) {
     var message = event.target.getAttribute("data-confirm");
     if (message && !window.confirm(message)) event.preventDefault();

@@ -1,8 +1,9 @@
 """The whole flow an operator follows in the console, in a real browser.
 
-A relay process prints its setup link; the operator creates the owner, signs
-in, creates an integration against scim2-server, tests the connection, copies
-the SCIM API key, and finds the relayed requests in the request log.
+A relay process prints its setup link, and the operator creates the owner with
+it. The operator then signs in, creates an integration against scim2-server and
+tests the connection. Finally the operator copies the SCIM API key and finds the
+relayed requests in the request log.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Every admin action of the console and the API, with access checks and audit.
 
-The integration service holds the rules for settings; this layer adds who may
+The integration service contains the rules for settings; this layer adds who may
 do what (see :mod:`scimrelay.admin.access`) and records the audit trail.
 """
 
@@ -68,7 +68,7 @@ def _filled(row: HeaderRow, stored: dict[str, str]) -> Header:
 
 
 class AdminOperations:
-    """What one admin can do, checked against their role."""
+    """The actions of one admin, each checked against their role."""
 
     def __init__(self, admin: Admin, actor: Actor) -> None:
         self.admin = admin
@@ -215,8 +215,10 @@ class AdminOperations:
 
     def log_entry(self, entry_id: int) -> RequestLogEntry:
         where = LogFilter(tenant_ids=self.actor.visible_tenants())
-        with self.store.session() as session:
-            entry = query.get_entry(session, entry_id, where)
+        entry = None
+        if 0 <= entry_id <= query.MAX_ID:
+            with self.store.session() as session:
+                entry = query.get_entry(session, entry_id, where)
         if entry is None:
             raise NotFoundError(f"request log entry {entry_id} not found")
         return entry

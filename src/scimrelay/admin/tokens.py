@@ -1,7 +1,7 @@
 """Admin API tokens: shown once, stored as a hash, found by their public id.
 
 A token reads ``scimrelay_admin_<id>_<secret>``. Like the SCIM API keys, the
-secret holds 256 random bits, so a SHA-256 of it is as strong as a slow hash.
+secret contains 256 random bits, so a SHA-256 of it is as strong as a slow hash.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""How an admin API call runs: bearer token, role check, JSON in and out."""
+"""Request handling of the admin API: bearer token, role check, JSON in and out."""
 
 from __future__ import annotations
 

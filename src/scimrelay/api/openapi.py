@@ -7,7 +7,12 @@ from typing import Any
 
 from scimrelay import __version__
 from scimrelay.integrations.validation import MAX_HEADERS
-from scimrelay.requestlog.query import METHODS, RESOURCE_TYPES, STATUS_CLASSES
+from scimrelay.requestlog.query import (
+    MAX_ID,
+    METHODS,
+    RESOURCE_TYPES,
+    STATUS_CLASSES,
+)
 
 JSON = "application/json"
 STRING = {"type": "string"}
@@ -300,7 +305,11 @@ def paths() -> dict[str, Any]:
             )
         },
         "/logs/{entry_id}": {
-            "parameters": [path_param("entry_id", {"type": "integer", "minimum": 0})],
+            "parameters": [
+                path_param(
+                    "entry_id", {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+                )
+            ],
             "get": op(
                 "Get log entry", {"200": response("The entry.", ref("LogEntry"))}
             ),

@@ -65,7 +65,7 @@ def login_submit(call: Call) -> Response:
     wait = throttle.wait_seconds(*keys)
     if wait:
         logger.warning(
-            "admin sign-in refused: too many failures", email=email, client=client
+            "admin sign-in rejected: too many failures", email=email, client=client
         )
         message = f"Too many failed sign-ins. Try again in {wait} seconds."
         return call.render("login.html", 429, email=email, error=message, next=target)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from itertools import zip_longest
 from dataclasses import dataclass, field
+from itertools import zip_longest
 
 from scimrelay.admin.operations import HeaderRow
 from scimrelay.console.framework import Call

@@ -1,4 +1,4 @@
-"""How a console page runs: sign-in, role and CSRF checks, then the handler.
+"""Request handling of console pages: sign-in, role and CSRF checks, then the handler.
 
 Handlers are plain functions run in a worker thread, since the store is
 synchronous; each gets a :class:`Call` with the acting admin's operations.
@@ -59,7 +59,7 @@ class Console:
         filters.install(self.templates.env)
 
     def secure_cookies(self, request: Request) -> bool:
-        """Whether cookies get the Secure flag: behind HTTPS, they do."""
+        """Return whether cookies get the Secure flag, which they do behind HTTPS."""
         public = self.settings.public_url or ""
         return request.url.scheme == "https" or public.startswith("https://")
 
@@ -203,7 +203,8 @@ def _csrf_ok(request: Request, form: FormData) -> bool:
     cookie = request.cookies.get(csrf.CSRF_COOKIE)
     if not isinstance(submitted, str) or not csrf.tokens_match(cookie, submitted):
         logger.warning(
-            "console form refused: CSRF token missing or wrong", path=request.url.path
+            "console form rejected: CSRF token missing or invalid",
+            path=request.url.path,
         )
         return False
     return csrf.origin_allowed(
@@ -215,7 +216,7 @@ def _forbidden(
     console: Console, request: Request, token: str, message: str
 ) -> Response:
     call = Call(console, request, token)
-    response = call.render("error.html", 403, title="Request refused", message=message)
+    response = call.render("error.html", 403, title="Request rejected", message=message)
     _set_csrf_cookie(console, request, response, token)
     return response
 

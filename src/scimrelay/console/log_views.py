@@ -72,7 +72,7 @@ def log_feed(call: Call) -> Response:
     params = call.request.query_params
     where = log_filter(call.ops, params)
     after = params.get("after", "0")
-    where.after_id = int(after) if after.isdigit() else 0
+    where.after_id = min(int(after), query.MAX_ID) if after.isdigit() else 0
     entries = call.ops.log_page(where, 1, FEED_LIMIT).entries
     response = call.render(
         "_log_rows.html",

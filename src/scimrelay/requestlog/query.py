@@ -56,13 +56,15 @@ EXPORT_FIELDS = (
     "response_body",
 )
 MAX_TEXT_LENGTH = 200
-# The activity chart counts 1xx to 3xx answers as "2xx", the successes.
+# The largest id a BIGINT column can contain; larger numbers name no entry.
+MAX_ID = 2**63 - 1
+# The activity chart counts 1xx to 3xx responses as "2xx", the successes.
 CHART_CLASSES = ("2xx", "4xx", "5xx")
 
 
 @dataclass
 class LogFilter:
-    """Which entries to read; ``tenant_ids`` None means every tenant."""
+    """A selection of log entries; ``tenant_ids`` None means every tenant."""
 
     tenant_ids: Sequence[str] | None = None
     integration_id: str | None = None

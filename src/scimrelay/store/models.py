@@ -180,7 +180,7 @@ class AdminUser(Base):
 
 
 class AdminSession(Base):
-    """A signed-in browser; the cookie holds the token, the row its hash."""
+    """A signed-in browser: the cookie contains the token, the row its hash."""
 
     __tablename__ = "admin_sessions"
 
@@ -219,7 +219,7 @@ class SetupToken(Base):
 
 
 class AuditEvent(Base):
-    """One change or test made by an admin; never holds a secret."""
+    """One change or test made by an admin, recorded without any secret."""
 
     __tablename__ = "admin_audit"
     __table_args__ = (Index("ix_admin_audit_tenant_time", "tenant_id", "time"),)

@@ -7,8 +7,6 @@
     ├── SettingsError             operator input rejected; names the field and fix
     ├── NotFoundError             a tenant, integration or key the operator named
     ├── AccessDenied              an admin's role does not allow the action
-
-
     ├── ReplayRefused             a log entry that cannot be sent again as stored
     └── ScimError                 answered to the identity provider (RFC 7644 §3.12)
         ├── InvalidSyntax         400 invalidSyntax

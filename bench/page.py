@@ -68,6 +68,8 @@ def _results(results: dict[str, Any], chart_name: str) -> str:
         f"{options.get('nice', 0)} for every process of the benchmark. The range "
         "column gives the lowest and highest round.",
         "",
+        _contention_warning(results),
+        "",
         report.markdown_table(report.RESULTS_HEADER, report.results_table(results)),
         "",
         f"![Throughput and latency per scenario and target]({chart_name})",
@@ -93,6 +95,23 @@ def _results(results: dict[str, Any], chart_name: str) -> str:
             ),
         ]
     return "\n".join(lines)
+
+
+def _contention_warning(results: dict[str, Any]) -> str:
+    other = report.median_other_cores(results)
+    cores = results["machine"]["cores"]
+    if other <= report.DISTURBED_OTHER_CORES:
+        return (
+            f"Processes outside the benchmark used a median of {other:.2f} of "
+            f"the {cores} cores during the runs."
+        )
+    return (
+        f"**Processes outside the benchmark used a median of {other:.2f} of the "
+        f"{cores} cores during the runs**, so every target had less CPU than on "
+        "an idle machine and absolute figures are low. The targets alternated, "
+        "so the ratios are fairer than the absolute figures, and CPU time per "
+        "request is the least affected figure."
+    )
 
 
 def _targets(results: dict[str, Any]) -> str:
@@ -130,8 +149,8 @@ def _method(results: dict[str, Any]) -> str:
             "queueing as well as service time.",
             "- Everything shares one machine: wrk, the downstream and the "
             "target compete for the same cores, and nothing is pinned. "
-            "Absolute numbers are therefore lower than on separate hosts; the "
-            "ratios between targets are the figures to compare.",
+            "Absolute numbers are therefore lower than on separate hosts, and "
+            "the ratios between targets are the figures to compare.",
             "- The downstream answers from memory, so the numbers show the cost "
             "of each proxy, not of a real SCIM application.",
             _disturbance_note(results),
@@ -152,6 +171,8 @@ def _disturbance_note(results: dict[str, Any]) -> str:
     )
     if not disturbed:
         return note + "."
+    if len(disturbed) > len(results["runs"]) // 2:
+        return note + ". Medians over the rounds damp this only in part."
     keys = sorted({f"{run['scenario']} {run['target']}" for run in disturbed})
     return note + f" ({', '.join(keys)}). Medians over the rounds damp this."
 
@@ -178,7 +199,7 @@ def _reproduce(results: dict[str, Any]) -> str:
             "## Reproduce",
             "",
             "```sh",
-            "pip install -e '.[test,bench]'   # matplotlib for the chart",
+            "pip install -e '.[test,bench]'   # matplotlib and py-spy",
             "apt-get install -y nginx wrk     # run.py does this itself as root",
             results["command"],
             "```",

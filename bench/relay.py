@@ -8,6 +8,8 @@ import sys
 import uuid
 from typing import Any
 
+from cryptography.fernet import Fernet
+
 from bench import fixtures
 from bench.process import (
     LOOPBACK,
@@ -57,7 +59,7 @@ def relay_command() -> list[str]:
 
 
 def relay_environment(context: RunContext, public_url: str) -> dict[str, str]:
-    """Return the relay's settings: a fresh data dir and JSON logs."""
+    """Return the relay's settings: a fresh data dir, JSON logs and its store."""
     data_dir = context.workdir / "relay-data"
     data_dir.mkdir(parents=True, exist_ok=True)
     environment = {
@@ -68,6 +70,9 @@ def relay_environment(context: RunContext, public_url: str) -> dict[str, str]:
     }
     if context.database_url:
         environment["SCIMRELAY_DATABASE_URL"] = context.database_url
+        # A shared database needs an explicit key for the stored downstream
+        # tokens; a fresh one per run keeps earlier runs' rows unreadable.
+        environment["SCIMRELAY_SECRET_KEY"] = Fernet.generate_key().decode()
     environment.update(context.relay_settings)
     return environment
 

@@ -111,6 +111,12 @@ def disturbed_runs(results: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def median_other_cores(results: dict[str, Any]) -> float:
+    """Return the median over all runs of the cores used by other processes."""
+    values = [run.get("cpu_cores", {}).get("other", 0.0) for run in results["runs"]]
+    return statistics.median(values) if values else 0.0
+
+
 def throughput_ratio(
     summaries: dict[tuple[str, str], Summary], scenario: str, baseline: str
 ) -> float | None:

@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import shlex
+import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -222,8 +223,14 @@ def save_results(results: dict[str, object], results_dir: Path) -> Path:
     return path
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    # SystemExit unwinds the ExitStack, which stops every server started.
+    sys.exit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if arguments.report_only:
         results = json.loads(arguments.report_only.read_text())
     else:

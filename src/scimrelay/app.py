@@ -12,6 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from scimrelay.adapt.adapter import Adapter
+from scimrelay.adapt.capabilities import CapabilityCache
 from scimrelay.console.mount import admin_routes
 from scimrelay.context import AppContext
 from scimrelay.logconfig import configure_logging
@@ -47,6 +49,7 @@ class Relay:
         self.resilience = Resilience(
             self.client, open_backend(settings), settings.downstream_timeout
         )
+        self.capabilities = CapabilityCache(self.client)
         self.endpoint = ScimEndpoint(
             settings,
             self.directory,
@@ -54,6 +57,7 @@ class Relay:
             SchemaCache(self.client),
             self.recorder,
             self.resilience,
+            Adapter(self.client, self.capabilities),
         )
 
     @contextlib.asynccontextmanager
@@ -62,12 +66,14 @@ class Relay:
         self.recorder.start()
         await self.client.start()
         refresher = asyncio.create_task(self.directory.keep_fresh())
+        capabilities = asyncio.create_task(self.capabilities.keep_fresh(self.directory))
         publisher = asyncio.create_task(self._publish_state())
         logger.info("relay started", integrations=len(self.directory))
         try:
             yield
         finally:
             refresher.cancel()
+            capabilities.cancel()
             publisher.cancel()
             await self.resilience.close()
             await self.client.close()

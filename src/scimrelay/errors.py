@@ -12,6 +12,8 @@
         ├── InvalidSyntax         400 invalidSyntax
         ├── InvalidValue          400 invalidValue
         ├── InvalidFilter         400 invalidFilter
+        ├── NoTarget              400 noTarget
+        ├── TooManyResults        400 tooMany
         ├── Unauthorized          401
         ├── ResourceNotFound      404
         ├── PayloadTooLarge       413
@@ -108,6 +110,16 @@ class InvalidValue(ScimError):
 class InvalidFilter(ScimError):
     status = 400
     scim_type = "invalidFilter"
+
+
+class NoTarget(ScimError):
+    status = 400
+    scim_type = "noTarget"
+
+
+class TooManyResults(ScimError):
+    status = 400
+    scim_type = "tooMany"
 
 
 class Unauthorized(ScimError):

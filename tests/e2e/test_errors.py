@@ -64,6 +64,14 @@ def test_malformed_json_is_invalid_syntax(relay: Relay) -> None:
     assert body["scimType"] == "invalidSyntax"
 
 
+def test_invalid_utf8_body_is_invalid_syntax(relay: Relay) -> None:
+    with relay.client() as client:
+        response = client.post("/Users", content=b"\xff\xfe{}", headers=SCIM_HEADERS)
+
+    body = assert_scim_error(response, 400)
+    assert body["scimType"] == "invalidSyntax"
+
+
 def test_json_array_body_is_invalid_syntax(relay: Relay) -> None:
     with relay.client() as client:
         response = client.post("/Users", content=b"[1, 2]", headers=SCIM_HEADERS)

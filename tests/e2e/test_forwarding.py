@@ -236,3 +236,49 @@ def test_gate_accepts_integration_with_header(
     assert listed.status_code == 200, listed.text
     assert created.status_code == 201, created.text
     assert created.json()["userName"] == user["userName"]
+
+
+@pytest.fixture(scope="module")
+def versioned_user(relay: Relay) -> httpx.Response:
+    """Create a user on the default integration and return the read response."""
+    user = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": f"etag-{secrets.token_hex(4)}",
+    }
+    with relay.client() as client:
+        created = client.post("/Users", json=user)
+        assert created.status_code == 201, created.text
+        read = client.get(f"/Users/{created.json()['id']}")
+
+    assert read.status_code == 200, read.text
+    assert read.headers.get("etag")
+
+    return read
+
+
+def test_if_none_match_returns_304(
+    relay: Relay, versioned_user: httpx.Response
+) -> None:
+    user_id = versioned_user.json()["id"]
+    headers = {"If-None-Match": versioned_user.headers["etag"]}
+    with relay.client() as client:
+        response = client.get(f"/Users/{user_id}", headers=headers)
+
+    assert response.status_code == 304
+
+
+def test_stale_if_match_returns_412(
+    relay: Relay, versioned_user: httpx.Response
+) -> None:
+    body = versioned_user.json()
+    replacement = {
+        "schemas": body["schemas"],
+        "userName": body["userName"],
+        "displayName": "Stale Writer",
+    }
+    headers = {"If-Match": 'W/"stale-version"'}
+    with relay.client() as client:
+        response = client.put(f"/Users/{body['id']}", json=replacement, headers=headers)
+
+    assert response.status_code == 412, response.text
+    assert response.headers["content-type"].startswith("application/scim+json")

@@ -10,6 +10,12 @@ from typing import Any, TypeVar
 
 import click
 
+from scimrelay.cli.adaptation import (
+    apply_profile_options,
+    profile_options,
+    refresh_capabilities,
+    rules,
+)
 from scimrelay.cli.common import (
     json_option,
     open_context,
@@ -133,6 +139,7 @@ def _headers(
 @integration.command("create")
 @click.option("--tenant", "tenant_id", required=True, help="Tenant id.")
 @settings_options(create=True)
+@profile_options
 @reports_errors
 def create(
     tenant_id: str,
@@ -153,6 +160,7 @@ def create(
         group_description=values["group_description"],  # type: ignore[arg-type]
         force_group_description=values["force_group_description"],  # type: ignore[arg-type]
     )
+    apply_profile_options(data, values)
     with open_context() as context:
         created = context.service.create_integration(tenant_id, data)
     view = created.integration
@@ -176,6 +184,7 @@ def create(
 @integration.command("update")
 @click.argument("integration_id")
 @settings_options(create=False)
+@profile_options
 @reports_errors
 def update(
     integration_id: str,
@@ -196,6 +205,7 @@ def update(
         group_description=values["group_description"],  # type: ignore[arg-type]
         force_group_description=values["force_group_description"],  # type: ignore[arg-type]
     )
+    apply_profile_options(data, values)
     with open_context() as context:
         view, notices = context.service.update_integration(integration_id, data)
     if as_json:
@@ -249,6 +259,9 @@ def _print_view(view: IntegrationView) -> None:
     click.echo(f"SCIM base path:     {view.scim_base_path}")
     click.echo(f"headers:            {', '.join(view.header_names) or '-'}")
     click.echo(f"group description:  {view.group_description}")
+    click.echo(f"profile:            {view.profile}")
+    click.echo(f"disabled rules:     {', '.join(view.disabled_rules) or '-'}")
+    click.echo(f"provider auth:      {view.provider_auth}")
     for key in view.keys:
         state = (
             f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
@@ -320,3 +333,7 @@ def test(integration_id: str, as_json: bool) -> None:
         click.echo(report.message)
         click.echo(f"next: {report.hint}")
     sys.exit(0 if report.ok else 1)
+
+
+integration.add_command(rules)
+integration.add_command(refresh_capabilities)

@@ -13,6 +13,7 @@ import orjson
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from scimrelay.adapt import settings as adapt_settings
 from scimrelay.errors import NotFoundError
 from scimrelay.integrations import validation
 from scimrelay.integrations.keys import IssuedKey, issue_key
@@ -37,6 +38,10 @@ class IntegrationInput:
     headers: list[Header] | None = None
     group_description: str | None = None
     force_group_description: bool | None = None
+    profile: str | None = None
+    disabled_rules: list[str] | None = None
+    provider_auth: str | None = None
+    adaptation: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,11 @@ class IntegrationView:
     created_at: datetime
     updated_at: datetime
     keys: list[KeyView]
+    profile: str = "generic"
+    disabled_rules: list[str] = field(default_factory=list)
+    provider_auth: str = "bearer"
+    adaptation: dict[str, Any] = field(default_factory=dict)
+    capabilities_read_at: float | None = None
 
     @property
     def scim_base_path(self) -> str:
@@ -102,6 +112,11 @@ class IntegrationView:
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
             "keys": [key.to_dict() for key in self.keys],
+            "profile": self.profile,
+            "disabled_rules": self.disabled_rules,
+            "provider_auth": self.provider_auth,
+            "adaptation": self.adaptation,
+            "capabilities_read_at": self.capabilities_read_at,
         }
 
 
@@ -190,6 +205,7 @@ class IntegrationService:
         token = validation.check_token(data.token or "", checked)
         headers = validation.check_headers(data.headers or [], checked)
         template = validation.check_group_description(data.group_description, checked)
+        adaptation = _adaptation_changes(data, checked)
         checked.raise_if_rejected()
 
         now = _now()
@@ -208,6 +224,7 @@ class IntegrationService:
                 force_group_description=bool(data.force_group_description),
                 created_at=now,
                 updated_at=now,
+                **adaptation,
             )
             integration.api_keys.append(
                 ApiKey(id=key.key_id, secret_hash=key.secret_hash, created_at=now)
@@ -250,10 +267,16 @@ class IntegrationService:
             )
         if data.force_group_description is not None:
             changes["force_group_description"] = data.force_group_description
+        changes.update(_adaptation_changes(data, checked))
         checked.raise_if_rejected()
 
         with self.store.session() as session:
             integration = _get_integration(session, integration_id)
+            if "adaptation" in changes:
+                changes["adaptation"] = {
+                    **(integration.adaptation or {}),
+                    **changes["adaptation"],
+                }
             for name, value in changes.items():
                 setattr(integration, name, value)
             integration.updated_at = _now()
@@ -287,6 +310,15 @@ class IntegrationService:
             query = query.where(Integration.tenant_id == tenant_id)
         with self.store.session() as session:
             return [_integration_view(item) for item in session.scalars(query)]
+
+    def store_capabilities(
+        self, integration_id: str, capabilities: dict[str, Any]
+    ) -> None:
+        """Keep a reading of the downstream's discovery endpoints for every relay."""
+        with self.store.session() as session:
+            integration = _get_integration(session, integration_id)
+            integration.capabilities = capabilities
+            _bump_version(session)
 
     def read_secrets(self, integration_id: str) -> tuple[str, list[Header]]:
         """Decrypt an integration's token and custom headers."""
@@ -432,11 +464,39 @@ def _integration_change(
 
 def _changed_fields(data: IntegrationInput) -> list[str]:
     """Name the fields an update sets, never their values."""
-    names = ("name", "scim_url", "token", "headers", "group_description")
-    changed = [name for name in names if getattr(data, name) is not None]
-    if data.force_group_description is not None:
-        changed.append("force_group_description")
-    return changed
+    names = (
+        "name",
+        "scim_url",
+        "token",
+        "headers",
+        "group_description",
+        "force_group_description",
+        "profile",
+        "disabled_rules",
+        "provider_auth",
+        "adaptation",
+    )
+    return [name for name in names if getattr(data, name, None) is not None]
+
+
+def _adaptation_changes(data: IntegrationInput, checked: Checked) -> dict[str, Any]:
+    """Check the profile, rule and adaptation settings that were given."""
+    changes: dict[str, Any] = {}
+    if data.profile is not None:
+        changes["profile"] = adapt_settings.check_profile(data.profile, checked)
+    if data.disabled_rules is not None:
+        changes["disabled_rules"] = adapt_settings.check_disabled_rules(
+            data.disabled_rules, checked
+        )
+    if data.provider_auth is not None:
+        changes["provider_auth"] = adapt_settings.check_provider_auth(
+            data.provider_auth, checked
+        )
+    if data.adaptation is not None:
+        changes["adaptation"] = adapt_settings.check_adaptation(
+            data.adaptation, checked
+        )
+    return changes
 
 
 def config_version(session: Session) -> int:
@@ -490,4 +550,9 @@ def _integration_view(integration: Integration) -> IntegrationView:
         created_at=integration.created_at,
         updated_at=integration.updated_at,
         keys=[KeyView(key.id, key.created_at, key.revoked_at) for key in keys],
+        profile=integration.profile or "generic",
+        disabled_rules=list(integration.disabled_rules or []),
+        provider_auth=integration.provider_auth or "bearer",
+        adaptation=dict(integration.adaptation or {}),
+        capabilities_read_at=(integration.capabilities or {}).get("fetched_at"),
     )

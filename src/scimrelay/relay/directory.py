@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from scimrelay import __version__
+from scimrelay.adapt.profiles import enabled_rules
 from scimrelay.integrations.keys import secret_matches, split_key
 from scimrelay.integrations.service import IntegrationService, config_version
 from scimrelay.resilience import policies
@@ -43,6 +45,11 @@ class RuntimeIntegration:
     outbound_headers: dict[str, str] = field(repr=False)
     secret_values: tuple[str, ...] = field(repr=False)
     policy: Policy = DEFAULT_POLICY
+    profile: str = "generic"
+    rules: tuple[str, ...] = ()
+    provider_auth: str = "bearer"
+    adaptation: dict[str, Any] = field(default_factory=dict)
+    capabilities: dict[str, Any] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +139,11 @@ class Directory:
             outbound_headers=outbound,
             secret_values=secrets,
             policy=policy,
+            profile=integration.profile,
+            rules=enabled_rules(integration.profile, integration.disabled_rules),
+            provider_auth=integration.provider_auth,
+            adaptation=dict(integration.adaptation or {}),
+            capabilities=integration.capabilities,
         )
 
     async def keep_fresh(self, interval: float = REFRESH_INTERVAL) -> None:

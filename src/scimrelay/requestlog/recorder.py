@@ -55,6 +55,8 @@ class PendingEntry:
     response_body: bytes | None = None
     secret_values: tuple[str, ...] = field(default=(), repr=False)
     replay_of: int | None = None
+    applied_rules: list[str] | None = None
+    original_request_body: bytes | None = None
 
     def to_row(self) -> dict[str, Any]:
         """Return the masked record, as spooled: ``time`` in epoch seconds."""
@@ -77,6 +79,10 @@ class PendingEntry:
             "error": _mask_text(self.error, self.secret_values),
             "request_body": mask_body(self.request_body, self.secret_values),
             "response_body": mask_body(self.response_body, self.secret_values),
+            "applied_rules": self.applied_rules or None,
+            "original_request_body": mask_body(
+                self.original_request_body, self.secret_values
+            ),
         }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote
 
@@ -18,6 +19,10 @@ import structlog
 from starlette.requests import Request
 from starlette.responses import Response
 
+from scimrelay.adapt.adapter import Adapter
+from scimrelay.adapt.auth import accepts, presented_key
+from scimrelay.adapt.capabilities import CapabilityCache
+from scimrelay.adapt.exchange import Call, Transport
 from scimrelay.errors import (
     BadGateway,
     InvalidSyntax,
@@ -71,6 +76,7 @@ class Exchange:
     error: str | None = None
     attempts: Attempts = field(default_factory=Attempts)
     replay_of: int | None = None
+    call: Call | None = None
     passwords: tuple[str, ...] = ()
 
     def secret_values(self) -> tuple[str, ...]:
@@ -88,6 +94,7 @@ class ScimEndpoint:
         schemas: SchemaCache,
         recorder: RequestRecorder,
         resilience: Resilience | None = None,
+        adapter: Adapter | None = None,
     ) -> None:
         self.settings = settings
         self.directory = directory
@@ -97,6 +104,7 @@ class ScimEndpoint:
         self.resilience = resilience or Resilience(
             client, MemoryBackend(), settings.downstream_timeout
         )
+        self.adapter = adapter or Adapter(client, CapabilityCache(client))
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -162,25 +170,40 @@ class ScimEndpoint:
         """Send a provider's call downstream: method, path, query, headers, body."""
         method, path, query, incoming, body = call
         body = await self._prepare_body(method, path, body, exchange)
-        url = integration.scim_url + path + (f"?{query}" if query else "")
         headers = _outbound_headers(incoming, integration, exchange.request_id, body)
-        exchange.downstream = await self.resilience.send(
-            integration.id,
-            integration.policy,
-            (method, url, headers, body),
-            exchange.attempts,
-        )
+        outbound = Call(method, path, query, headers, body, integration)
+        outbound.transport = self._transport(integration, exchange)
+        exchange.call = outbound
+        exchange.downstream = await self.adapter.relay(outbound)
         return exchange.downstream
+
+    def _transport(
+        self, integration: RuntimeIntegration, exchange: Exchange
+    ) -> Transport:
+        """Return how the adapter sends: through the integration's policy."""
+
+        async def send(
+            method: str, url: str, headers: Mapping[str, str], body: bytes | None
+        ) -> DownstreamResponse:
+            return await self.resilience.send(
+                integration.id,
+                integration.policy,
+                (method, url, headers, body),
+                exchange.attempts,
+            )
+
+        return send
 
     def _authenticate(
         self, request: Request, integration_id: str
     ) -> RuntimeIntegration:
-        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        presented = presented_key(request.headers.get("authorization", ""))
         integration = None
-        if scheme.lower() == "bearer" and credentials:
-            integration = self.directory.authenticate(
-                integration_id, credentials.strip()
-            )
+        if presented is not None:
+            scheme, key = presented
+            integration = self.directory.authenticate(integration_id, key)
+            if integration and not accepts(integration.provider_auth, scheme):
+                integration = None
         if integration is None:
             raise Unauthorized(UNAUTHORIZED_DETAIL)
         return integration
@@ -289,6 +312,8 @@ class ScimEndpoint:
     ) -> None:
         integration = exchange.integration
         downstream = exchange.downstream
+        call = exchange.call
+        rewritten = call is not None and call.original_body is not None
         client = request.client
         self.recorder.record(
             PendingEntry(
@@ -305,10 +330,12 @@ class ScimEndpoint:
                 downstream_status=downstream.status if downstream else None,
                 downstream_ms=downstream.elapsed_ms if downstream else None,
                 error=exchange.error,
-                request_body=exchange.body,
+                request_body=call.body if call and rewritten else exchange.body,
                 response_body=bytes(response.body) if response.body else None,
                 secret_values=exchange.secret_values(),
                 replay_of=exchange.replay_of,
+                applied_rules=call.applied if call else None,
+                original_request_body=exchange.body if rewritten else None,
             )
         )
 

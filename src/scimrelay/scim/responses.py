@@ -58,17 +58,28 @@ def normalise_error_body(status: int, content_type: str, body: bytes) -> bytes:
     """
     document = _json_object(body)
     if document is not None and ERROR_SCHEMA in (document.get("schemas") or []):
-        if document.get("status") == str(status):
+        if document.get("status") == str(status) and not _lacks_scim_type(
+            status, document
+        ):
             return body
         document["status"] = str(status)
+        if _lacks_scim_type(status, document):
+            document["scimType"] = "uniqueness"
         return orjson.dumps(document)
 
     detail = _detail(document, content_type, body) or f"HTTP {status}"
     return orjson.dumps(
         error_document(
-            status, f"the downstream SCIM server answered {status}: {detail}"
+            status,
+            f"the downstream SCIM server answered {status}: {detail}",
+            "uniqueness" if status == 409 else None,
         )
     )
+
+
+def _lacks_scim_type(status: int, document: dict[str, Any]) -> bool:
+    """Tell whether a 409 lacks the ``uniqueness`` type (RFC 7644 §3.12)."""
+    return status == 409 and not document.get("scimType")
 
 
 def _json_object(body: bytes) -> dict[str, Any] | None:

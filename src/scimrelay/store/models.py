@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -54,6 +54,22 @@ class Integration(Base):
     force_group_description: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Provider profile, rules switched off, provider authentication, capability
+    # adaptation settings and the last stored reading of the downstream's
+    # discovery endpoints (see scimrelay.adapt).
+    profile: Mapped[str] = mapped_column(
+        String(32), default="generic", server_default="generic"
+    )
+    disabled_rules: Mapped[list[str]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
+    provider_auth: Mapped[str] = mapped_column(
+        String(16), default="bearer", server_default="bearer"
+    )
+    adaptation: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=dict, server_default="{}"
+    )
+    capabilities: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     tenant: Mapped[Tenant] = relationship(back_populates="integrations")
     api_keys: Mapped[list[ApiKey]] = relationship(
@@ -113,6 +129,8 @@ class RequestLogEntry(Base):
     error: Mapped[str | None] = mapped_column(Text)
     request_body: Mapped[str | None] = mapped_column(Text)
     response_body: Mapped[str | None] = mapped_column(Text)
+    applied_rules: Mapped[list[str] | None] = mapped_column(JSON)
+    original_request_body: Mapped[str | None] = mapped_column(Text)
     # The entry this request re-sent, for a replay from the log.
     replay_of: Mapped[int | None] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), index=True
@@ -121,7 +139,7 @@ class RequestLogEntry(Base):
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            "time": self.time.isoformat(),
+            "time": _as_utc(self.time).isoformat(),
             "request_id": self.request_id,
             "tenant_id": self.tenant_id,
             "integration_id": self.integration_id,
@@ -137,6 +155,8 @@ class RequestLogEntry(Base):
             "request_body": self.request_body,
             "response_body": self.response_body,
             "replay_of": self.replay_of,
+            "applied_rules": self.applied_rules or [],
+            "original_request_body": self.original_request_body,
         }
 
 
@@ -161,6 +181,11 @@ class IntegrationPolicy(Base):
     breaker_failures: Mapped[int | None]
     breaker_cooldown: Mapped[float | None] = mapped_column(Float)
     updated_at: Mapped[datetime]
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """Attach UTC to a time read back from SQLite, which drops the offset."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class AdminUser(Base):

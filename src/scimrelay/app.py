@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from scimrelay.adapt.adapter import Adapter
 from scimrelay.adapt.capabilities import CapabilityCache
+from scimrelay.console.mount import admin_routes
 from scimrelay.context import AppContext
 from scimrelay.logconfig import configure_logging
 from scimrelay.relay.client import DownstreamClient
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             relay.endpoint.handle,
             methods=SCIM_METHODS,
         ),
+        *admin_routes(relay.context, settings),
     ]
     app = Starlette(routes=routes, lifespan=relay.lifespan)
     app.state.relay = relay

@@ -6,6 +6,7 @@ import click
 import uvicorn
 
 from scimrelay import __version__
+from scimrelay.cli.admin import admin, announce_setup
 from scimrelay.cli.common import open_context, reports_errors
 from scimrelay.cli.integrations import integration
 from scimrelay.cli.keys import rotate_secret_key
@@ -41,8 +42,9 @@ def main() -> None:
 @reports_errors
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the SCIM endpoint for identity providers."""
-    with open_context():
-        pass  # Fails here, before the server starts, on bad settings or keys.
+    # Fails here, before the server starts, on bad settings or keys.
+    with open_context() as context:
+        announce_setup(context, host, port)
 
     uvicorn.run(
         "scimrelay.app:create_app",
@@ -62,6 +64,7 @@ def serve(host: str, port: int, workers: int) -> None:
 main.add_command(tenant)
 main.add_command(integration)
 main.add_command(logs)
+main.add_command(admin)
 main.add_command(rotate_secret_key)
 integration.add_command(limits)
 integration.add_command(status)

@@ -2,13 +2,15 @@
 
 The request path never touches the database: it reads this cache, which a
 background task reloads whenever the store's configuration version changes.
-A change made by any process (CLI, console, API) is seen within
-``REFRESH_INTERVAL`` seconds.
+The task checks the version when woken by a change notice (see
+:mod:`scimrelay.ops.notify`) and at a fixed interval, so a change made by any
+process (CLI, console, API) is seen within that interval even without notices.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -55,6 +57,7 @@ class Directory:
         self._service = service
         self._integrations: dict[str, RuntimeIntegration] = {}
         self._keys: dict[str, _KeyEntry] = {}
+        self._changed = asyncio.Event()
         self.version = -1
 
     def __len__(self) -> int:
@@ -127,10 +130,16 @@ class Directory:
             secret_values=secrets,
         )
 
+    def wake(self) -> None:
+        """Make ``keep_fresh`` check the configuration version now."""
+        self._changed.set()
+
     async def keep_fresh(self, interval: float = REFRESH_INTERVAL) -> None:
-        """Poll the configuration version until cancelled."""
+        """Check the configuration version when woken or every ``interval`` s."""
         while True:
-            await asyncio.sleep(interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), interval)
+            self._changed.clear()
             try:
                 await asyncio.to_thread(self.refresh_if_changed)
             except Exception:

@@ -13,6 +13,7 @@ from scimrelay.errors import ConfigurationError
 DEFAULT_DATA_DIR = ".scimrelay"
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 DEFAULT_DOWNSTREAM_TIMEOUT = 30.0
+DEFAULT_LOG_RETENTION_DAYS = 30
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
@@ -53,6 +54,8 @@ class Settings:
     downstream_timeout: float = DEFAULT_DOWNSTREAM_TIMEOUT
     log_format: str = "console"
     log_level: str = "INFO"
+    # Days of request log kept; 0 keeps every entry.
+    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -97,6 +100,9 @@ class Settings:
                 "INFO",
                 upper=True,
             ),
+            log_retention_days=_days(
+                env, "SCIMRELAY_LOG_RETENTION_DAYS", DEFAULT_LOG_RETENTION_DAYS
+            ),
         )
 
 
@@ -124,6 +130,23 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
         value = 0
     if value <= 0:
         raise ConfigurationError(f"{name}={raw!r} is invalid: use a positive integer")
+    return value
+
+
+def _days(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ConfigurationError(
+            f"{name}={raw!r} is invalid: use a whole number of days, or 0 to keep "
+            "every entry"
+        )
     return value
 
 

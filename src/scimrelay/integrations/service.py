@@ -16,6 +16,7 @@ from scimrelay.errors import NotFoundError
 from scimrelay.integrations import validation
 from scimrelay.integrations.keys import IssuedKey, issue_key
 from scimrelay.integrations.validation import Checked, Header
+from scimrelay.ops.notify import announce_change
 from scimrelay.store.crypto import Keyring
 from scimrelay.store.database import Store
 from scimrelay.store.models import ApiKey, Integration, StoreState, Tenant
@@ -118,12 +119,14 @@ class IntegrationService:
 
     # Tenants
 
-    def create_tenant(self, name: str) -> TenantView:
+    def create_tenant(self, name: str, *, tenant_id: str | None = None) -> TenantView:
+        """Create a tenant, under ``tenant_id`` if given (to restore an export)."""
         checked = Checked()
         name = validation.check_name(name, checked)
+        tenant_id = _check_new_id(tenant_id, checked)
         checked.raise_if_rejected()
 
-        tenant = Tenant(id=str(uuid.uuid4()), name=name, created_at=_now())
+        tenant = Tenant(id=tenant_id, name=name, created_at=_now())
         with self.store.session() as session:
             session.add(tenant)
             _bump_version(session)
@@ -134,6 +137,17 @@ class IntegrationService:
             tenants = session.scalars(select(Tenant).order_by(Tenant.created_at))
             return [_tenant_view(tenant) for tenant in tenants]
 
+    def rename_tenant(self, tenant_id: str, name: str) -> TenantView:
+        checked = Checked()
+        name = validation.check_name(name, checked)
+        checked.raise_if_rejected()
+
+        with self.store.session() as session:
+            tenant = _get_tenant(session, tenant_id)
+            tenant.name = name
+            _bump_version(session)
+            return _tenant_view(tenant)
+
     def delete_tenant(self, tenant_id: str) -> None:
         with self.store.session() as session:
             session.delete(_get_tenant(session, tenant_id))
@@ -141,8 +155,16 @@ class IntegrationService:
 
     # Integrations
 
-    def create_integration(self, tenant_id: str, data: IntegrationInput) -> Created:
+    def create_integration(
+        self,
+        tenant_id: str,
+        data: IntegrationInput,
+        *,
+        integration_id: str | None = None,
+    ) -> Created:
+        """Create an integration, under ``integration_id`` if given."""
         checked = Checked()
+        integration_id = _check_new_id(integration_id, checked)
         name = validation.check_name(data.name or "", checked)
         scim_url = validation.check_scim_url(data.scim_url or "", checked)
         token = validation.check_token(data.token or "", checked)
@@ -155,7 +177,7 @@ class IntegrationService:
         with self.store.session() as session:
             _get_tenant(session, tenant_id)
             integration = Integration(
-                id=str(uuid.uuid4()),
+                id=integration_id,
                 tenant_id=tenant_id,
                 name=name,
                 scim_url=scim_url,
@@ -283,6 +305,21 @@ def _bump_version(session: Session) -> None:
         .where(StoreState.id == 1)
         .values(config_version=StoreState.config_version + 1)
     )
+    announce_change(session)
+
+
+def _check_new_id(value: str | None, checked: Checked) -> str:
+    """Return ``value`` as a canonical UUID, or a new UUID when it is None."""
+    if value is None:
+        return str(uuid.uuid4())
+
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        checked.reject(
+            "id", f"{value!r} is not a UUID: give one such as {uuid.uuid4()}"
+        )
+        return value
 
 
 def _get_tenant(session: Session, tenant_id: str) -> Tenant:

@@ -8,19 +8,18 @@ from collections.abc import AsyncIterator
 
 import structlog
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from scimrelay.context import AppContext
 from scimrelay.logconfig import configure_logging
+from scimrelay.ops.health import HealthChecks
+from scimrelay.ops.metrics import MeteredRecorder, metrics_endpoint
+from scimrelay.ops.runtime import Operations
 from scimrelay.relay.client import DownstreamClient
 from scimrelay.relay.directory import Directory
 from scimrelay.relay.schemas import SchemaCache
-from scimrelay.requestlog.recorder import RequestRecorder
 from scimrelay.scim.endpoint import ScimEndpoint
 from scimrelay.settings import Settings
-from scimrelay.store.database import is_current
 
 logger = structlog.get_logger(__name__)
 
@@ -35,7 +34,11 @@ class Relay:
         self.context = AppContext.open(settings)
         self.directory = Directory(self.context.service)
         self.client = DownstreamClient(settings.downstream_timeout)
-        self.recorder = RequestRecorder(self.context.store)
+        self.recorder = MeteredRecorder(self.context.store)
+        self.health = HealthChecks(self.context.store)
+        self.operations = Operations(
+            settings, self.context.store, self.directory, self.recorder
+        )
         self.endpoint = ScimEndpoint(
             settings,
             self.directory,
@@ -49,30 +52,20 @@ class Relay:
         self.directory.refresh_if_changed()
         self.recorder.start()
         await self.client.start()
-        refresher = asyncio.create_task(self.directory.keep_fresh())
+        refresher = asyncio.create_task(
+            self.directory.keep_fresh(self.operations.poll_interval)
+        )
+        self.operations.start()
         logger.info("relay started", integrations=len(self.directory))
         try:
             yield
         finally:
             refresher.cancel()
+            await self.operations.stop()
             await self.client.close()
             self.recorder.stop()
             self.context.close()
             logger.info("relay stopped", log_entries_written=self.recorder.written)
-
-    async def healthz(self, _request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
-    async def readyz(self, _request: Request) -> Response:
-        try:
-            current = await asyncio.to_thread(is_current, self.context.store.engine)
-        except Exception as error:
-            return JSONResponse(
-                {"status": "unavailable", "detail": type(error).__name__}, 503
-            )
-        if not current:
-            return JSONResponse({"status": "unavailable", "detail": "migrations"}, 503)
-        return JSONResponse({"status": "ok"})
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -81,8 +74,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     configure_logging(settings)
     relay = Relay(settings)
     routes = [
-        Route("/healthz", relay.healthz, methods=["GET"]),
-        Route("/readyz", relay.readyz, methods=["GET"]),
+        Route("/healthz", relay.health.healthz, methods=["GET"]),
+        Route("/readyz", relay.health.readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/scim/v2/{integration_id}", relay.endpoint.handle, methods=SCIM_METHODS),
         Route(
             "/scim/v2/{integration_id}/{path:path}",

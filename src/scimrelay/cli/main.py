@@ -7,9 +7,12 @@ import uvicorn
 
 from scimrelay import __version__
 from scimrelay.cli.common import open_context, reports_errors
+from scimrelay.cli.config import export_config, import_config
+from scimrelay.cli.db import db
 from scimrelay.cli.integrations import integration
 from scimrelay.cli.logs import logs
 from scimrelay.cli.tenants import tenant
+from scimrelay.ops.metrics import prepare_multiprocess_metrics
 
 
 @click.group()
@@ -42,6 +45,7 @@ def serve(host: str, port: int, workers: int) -> None:
     with open_context():
         pass  # Fails here, before the server starts, on bad settings or keys.
 
+    prepare_multiprocess_metrics(workers)
     uvicorn.run(
         "scimrelay.app:create_app",
         factory=True,
@@ -60,3 +64,6 @@ def serve(host: str, port: int, workers: int) -> None:
 main.add_command(tenant)
 main.add_command(integration)
 main.add_command(logs)
+main.add_command(db)
+main.add_command(export_config)
+main.add_command(import_config)

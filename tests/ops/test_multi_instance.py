@@ -1,0 +1,252 @@
+"""Three relay instances sharing one PostgreSQL database, as behind a load balancer.
+
+Each instance is a real ``scimrelay serve`` process. Configuration changes are
+made with the CLI against the shared database, as an operator would on any
+instance, and must reach every instance within a second. The instances also
+get ``SCIMRELAY_REDIS_URL``, the shared Redis that per-integration limits use.
+"""
+
+from __future__ import annotations
+
+import secrets
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import DownstreamFactory, ScimServer
+from tests.support.cluster import instance, serve_instance, shared_store_cli
+from tests.support.postgres import temporary_database
+from tests.support.processes import ManagedProcess
+from tests.support.relay import Cli, Relay, describe_cli
+
+pytestmark = pytest.mark.postgres
+
+INSTANCES = 3
+PROPAGATION_BOUND = 1.0
+REDIS_ADDRESS = ("127.0.0.1", 6379)
+LOAD_REQUESTS = 150
+KILL_AFTER = 40
+
+
+@dataclass
+class Cluster:
+    cli: Cli
+    tenant_id: str
+    scim: dict[str, Any]
+    echo: dict[str, Any]
+    processes: list[ManagedProcess]
+
+    def relays(self, integration: dict[str, Any] | None = None) -> list[Relay]:
+        """Return every instance, with clients for ``integration`` (default scim)."""
+        return [
+            instance(self.cli, process, self.tenant_id, integration or self.scim)
+            for process in self.processes
+        ]
+
+
+def require_redis() -> None:
+    with socket.create_connection(REDIS_ADDRESS, timeout=2) as connection:
+        connection.sendall(b"PING\r\n")
+        reply = connection.recv(16)
+    assert reply.startswith(b"+PONG"), f"Redis at {REDIS_ADDRESS} replied {reply!r}"
+
+
+@pytest.fixture(scope="module")
+def cluster(
+    scim_server: ScimServer,
+    downstream_factory: DownstreamFactory,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Cluster]:
+    require_redis()
+    root = tmp_path_factory.mktemp("cluster")
+    echo = downstream_factory("echo")
+    with temporary_database() as database_url:
+        redis = {"SCIMRELAY_REDIS_URL": "redis://127.0.0.1:6379/0"}
+        cli = shared_store_cli(root, database_url, redis)
+        tenant_id = str(cli.json("tenant", "create", "acme")["id"])
+        setup = Relay(cli=cli, data_dir=root, tenant_id=tenant_id, integration={})
+        scim = setup.create_integration(scim_server.new_tenant_url(), scim_server.token)
+        echo_integration = setup.create_integration(f"{echo.url}/scim/v2", "t0ken")
+        with ThreadPoolExecutor(INSTANCES) as pool:
+            starts = [
+                pool.submit(serve_instance, cli, root / f"logs-{number}")
+                for number in range(INSTANCES)
+            ]
+            processes = [start.result() for start in starts]
+        try:
+            yield Cluster(cli, tenant_id, scim, echo_integration, processes)
+        finally:
+            for process in processes:
+                process.stop()
+
+
+def user(number: int) -> dict[str, Any]:
+    return {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": f"user{number}-{secrets.token_hex(4)}@example.com",
+        "active": True,
+    }
+
+
+def logged_ids(relay: Relay, integration_id: str, wanted: set[str]) -> set[str]:
+    entries = relay.wait_for_logs(
+        lambda found: wanted <= {entry["request_id"] for entry in found},
+        integration_id=integration_id,
+    )
+    return {entry["request_id"] for entry in entries}
+
+
+def test_instances_share_users_and_log(cluster: Cluster) -> None:
+    relays = cluster.relays()
+    created: list[tuple[str, str]] = []
+    request_ids: set[str] = set()
+    for number in range(2 * INSTANCES):
+        with relays[number % INSTANCES].client() as client:
+            response = client.post("/Users", json=user(number))
+        assert response.status_code == 201, response.text
+        created.append((response.json()["id"], response.json()["userName"]))
+        request_ids.add(response.headers["x-request-id"])
+
+    for number, (user_id, user_name) in enumerate(created):
+        with relays[(number + 1) % INSTANCES].client() as client:
+            response = client.get(f"/Users/{user_id}")
+        assert response.status_code == 200, response.text
+        assert response.json()["userName"] == user_name
+        request_ids.add(response.headers["x-request-id"])
+
+    logged = logged_ids(relays[0], cluster.scim["id"], request_ids)
+    assert request_ids <= logged
+
+
+def seconds_until_all(relays: list[Relay], seen: Callable[[Relay], bool]) -> float:
+    """Poll every instance until ``seen`` holds on each; return the slowest's time."""
+    started = time.monotonic()
+    delays: dict[int, float] = {}
+    while len(delays) < len(relays):
+        pending = len(relays) - len(delays)
+        assert time.monotonic() - started < 10, f"{pending} instances never changed"
+        for index, relay in enumerate(relays):
+            if index not in delays and seen(relay):
+                delays[index] = time.monotonic() - started
+        time.sleep(0.01)
+    return max(delays.values())
+
+
+def probe_header(relay: Relay, name: str) -> str | None:
+    """Return the value of header ``name`` that the echo downstream received."""
+    with relay.client() as client:
+        response = client.get("/Users")
+    received = {key.lower(): value for key, value in response.json()["headers"]}
+    return received.get(name.lower())
+
+
+def test_header_change_reaches_every_instance(cluster: Cluster) -> None:
+    echoes = cluster.relays(cluster.echo)
+    value = f"probe-{secrets.token_hex(4)}"
+
+    completed = cluster.cli.run(
+        "integration", "update", cluster.echo["id"], "--header", f"X-Probe: {value}"
+    )
+    assert completed.returncode == 0, describe_cli(completed)
+    slowest = seconds_until_all(
+        echoes, lambda relay: probe_header(relay, "X-Probe") == value
+    )
+
+    assert slowest < PROPAGATION_BOUND
+
+
+def status_with_key(relay: Relay, api_key: str) -> int:
+    with relay.client(api_key=api_key) as client:
+        return client.get("/ServiceProviderConfig").status_code
+
+
+def test_new_integration_and_revoked_key_reach_every_instance(
+    cluster: Cluster,
+) -> None:
+    setup = cluster.relays()[0]
+    added = setup.create_integration(cluster.echo["scim_url"], "t0ken")
+    views = cluster.relays(added)
+    old_key = str(added["api_key"])
+
+    to_serve = seconds_until_all(
+        views, lambda relay: status_with_key(relay, old_key) == 200
+    )
+    rotated = cluster.cli.json(
+        "integration", "rotate-key", added["id"], "--revoke-previous"
+    )
+    to_revoke = seconds_until_all(
+        views, lambda relay: status_with_key(relay, old_key) == 401
+    )
+
+    assert to_serve < PROPAGATION_BOUND
+    assert to_revoke < PROPAGATION_BOUND
+    assert all(status_with_key(relay, rotated["api_key"]) == 200 for relay in views)
+
+
+@dataclass
+class FailoverLoad:
+    """Sends requests round robin, skipping instances that stop answering."""
+
+    relays: list[Relay]
+    answered: list[tuple[str, int]] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    down: set[int] = field(default_factory=set)
+    progress: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def run(self, total: int, workers: int = 4) -> None:
+        clients = [relay.client() for relay in self.relays]
+        try:
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(lambda number: self._send(clients, number), range(total)))
+        finally:
+            for client in clients:
+                client.close()
+
+    def _send(self, clients: list[httpx.Client], number: int) -> None:
+        for attempt in range(len(clients)):
+            index = (number + attempt) % len(clients)
+            if index in self.down:
+                continue
+            try:
+                response = clients[index].get("/Users", params={"count": "1"})
+            except httpx.TransportError:
+                self.down.add(index)
+                continue
+            if response.status_code != 200:
+                self.failed.append(
+                    f"{number}: {response.status_code} {response.text[:200]}"
+                )
+                return
+            with self.lock:
+                self.answered.append((response.headers["x-request-id"], index))
+                if len(self.answered) >= KILL_AFTER:
+                    self.progress.set()
+            return
+        self.failed.append(f"{number}: no instance answered")
+
+
+def test_killed_instance_leaves_others_answering(cluster: Cluster) -> None:
+    relays = cluster.relays()
+    load = FailoverLoad(relays)
+    sender = threading.Thread(target=load.run, args=(LOAD_REQUESTS,))
+    sender.start()
+    assert load.progress.wait(60), "the load never got going"
+    cluster.processes[-1].signal(signal.SIGKILL)
+    sender.join(120)
+
+    survivors = {rid for rid, index in load.answered if index != INSTANCES - 1}
+    by_killed = [rid for rid, index in load.answered if index == INSTANCES - 1]
+    assert load.failed == []
+    assert len(load.answered) == LOAD_REQUESTS
+    assert by_killed, "the killed instance had answered nothing before the kill"
+    assert load.down == {INSTANCES - 1}
+    assert survivors <= logged_ids(relays[0], cluster.scim["id"], survivors)

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 from alembic import command
 from sqlalchemy import create_engine
@@ -15,7 +14,7 @@ from sqlalchemy import create_engine
 from scimrelay.store.database import alembic_config, upgrade
 from tests.conftest import ScimServer
 from tests.support.cluster import instance, serve_instance, shared_store_cli
-from tests.support.postgres import temporary_database
+from tests.support.postgres import drop_database, temporary_database
 from tests.support.relay import Relay
 
 pytestmark = pytest.mark.postgres
@@ -83,11 +82,7 @@ def test_not_ready_while_migrations_pending(relay: Relay, database_url: str) -> 
 
 
 def test_not_ready_when_store_is_gone(relay: Relay, database_url: str) -> None:
-    name = database_url.rsplit("/", 1)[1]
-    with psycopg.connect(
-        "host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True
-    ) as admin:
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    drop_database(database_url)
 
     body = probe_until(relay, "/readyz", 503)
 

@@ -31,6 +31,13 @@ def database_url(name: str) -> str:
     return make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)
 
 
+def drop_database(url: str) -> None:
+    """Drop the database of ``url`` now, closing its connections."""
+    name = make_url(url).database
+    with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @contextmanager
 def temporary_database() -> Iterator[str]:
     """Create an empty database, yield its SQLAlchemy URL, then drop it."""

@@ -1,7 +1,8 @@
 """``/healthz`` and ``/readyz``, kept cheap enough to be probed every second.
 
-``/healthz`` says the process is alive and touches nothing. ``/readyz`` says
-the store answers and has every migration this release needs: one query of
+``/healthz`` reports that the process is alive and touches nothing.
+``/readyz`` reports whether the store responds and has every migration this
+release needs: one query of
 the Alembic version table, run at most once a second however often the
 probe comes, with the expected revisions read from the migration scripts
 once at start-up. A database migrated by a newer release (a revision this
@@ -57,7 +58,7 @@ class HealthChecks:
     async def readiness(self) -> Readiness:
         """Return the last check if it is under a second old, else check again."""
         async with self._lock:
-            if self._last is not None and time.monotonic() - self._last[0] < 1:
+            if self._last and time.monotonic() - self._last[0] < CACHE_SECONDS:
                 return self._last[1]
 
             readiness = await self._check_with_timeout()

@@ -2,11 +2,12 @@
 
 ``scimrelay serve --workers N`` runs N processes, each with its own counters.
 With more than one worker, ``serve`` points ``PROMETHEUS_MULTIPROC_DIR`` at an
-empty folder before the workers start (see :func:`prepare_multiprocess_metrics`), so
-that prometheus-client writes each process's values to files there, and
-``/metrics`` adds up the files of every worker whichever worker answers the
-scrape. prometheus-client reads the variable when it is first imported, so it
-is set in the parent and inherited by the freshly spawned workers.
+empty folder before the workers start (see
+:func:`prepare_multiprocess_metrics`). prometheus-client then writes each
+process's values to files there, and ``/metrics`` adds up the files of every
+worker, whichever worker serves the scrape. prometheus-client reads the
+variable when it is first imported, so it is set in the parent process and
+inherited by the freshly spawned workers.
 """
 
 from __future__ import annotations

@@ -54,7 +54,8 @@ class ChangeListener:
             try:
                 await self._listen()
             except (psycopg.Error, OSError, TimeoutError) as error:
-                # A listener that had connected retries at once; others back off.
+                # A listener that was connected retries after the shortest
+                # delay; one that keeps failing to connect backs off.
                 failures = 0 if self.connected else failures + 1
                 self.connected = False
                 delay = RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)]

@@ -2,7 +2,7 @@
 
 On PostgreSQL the ``request_log`` table is partitioned by range of ``time``:
 one partition per UTC day, named ``request_log_pYYYYMMDD``, plus one named
-``request_log_before_YYYYMMDD`` that holds every row older than the day the
+``request_log_before_YYYYMMDD`` that contains every row older than the day the
 layout was created. Removing a day of old entries is then a ``DROP TABLE`` of
 its partition, which frees the space at once and leaves no dead rows to vacuum.
 

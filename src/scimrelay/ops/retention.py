@@ -34,12 +34,18 @@ MAINTENANCE_LOCK_ID = 0x5C1A7E1A
 
 @dataclass
 class MaintenanceReport:
-    """What one maintenance run changed."""
+    """The changes made by one maintenance run."""
 
     created_partitions: list[str] = field(default_factory=list)
     dropped_partitions: list[str] = field(default_factory=list)
     deleted_rows: int = 0
     skipped: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(
+            self.created_partitions or self.dropped_partitions or self.deleted_rows
+        )
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -64,8 +70,8 @@ def maintain(
     """
     now = now or datetime.now(UTC)
     report = MaintenanceReport()
-    with store.engine.connect() as connection, _maintenance_lock(connection) as held:
-        if not held:
+    with store.engine.connect() as connection, _maintenance_lock(connection) as locked:
+        if not locked:
             report.skipped = True
             return report
 
@@ -125,16 +131,16 @@ def _maintenance_lock(connection: Connection) -> Iterator[bool]:
         yield True
         return
 
-    held = bool(
+    locked = bool(
         connection.scalar(
             text("SELECT pg_try_advisory_lock(:id)"), {"id": MAINTENANCE_LOCK_ID}
         )
     )
     connection.commit()
     try:
-        yield held
+        yield locked
     finally:
-        if held:
+        if locked:
             connection.execute(
                 text("SELECT pg_advisory_unlock(:id)"), {"id": MAINTENANCE_LOCK_ID}
             )

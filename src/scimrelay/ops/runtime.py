@@ -86,9 +86,9 @@ class Operations:
                     stopping=self._stopping,
                 )
             except Exception:
-                logger.exception("request log maintenance failed; will retry")
+                logger.exception("request log maintenance failed; retrying next run")
             else:
-                if not report.skipped:
+                if report.changed:
                     logger.info("request log maintenance done", **report.to_dict())
             # Spread the runs of instances started together.
             await asyncio.sleep(MAINTENANCE_INTERVAL * random.uniform(0.9, 1.1))

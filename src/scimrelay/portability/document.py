@@ -51,7 +51,7 @@ REFERENCE_HINT = "write {env: VARIABLE} or {file: PATH}"
 
 @dataclass(frozen=True)
 class SecretReference:
-    """Where a secret's value is read from at import: a variable or a file."""
+    """The source of a secret's value at import: a variable or a file."""
 
     source: str
     target: str

@@ -67,7 +67,8 @@ class HealthChecks:
 
     async def _check_with_timeout(self) -> Readiness:
         try:
-            return await asyncio.wait_for(asyncio.to_thread(self.check), CHECK_TIMEOUT)
+            async with asyncio.timeout(CHECK_TIMEOUT):
+                return await asyncio.to_thread(self.check)
         except TimeoutError:
             logger.warning("readiness check timed out", timeout_seconds=CHECK_TIMEOUT)
             return _unavailable("store", "timeout")

@@ -78,4 +78,5 @@ class ChangeListener:
             while True:
                 async for _notice in connection.notifies(timeout=HEARTBEAT_INTERVAL):
                     self._on_change()
-                await asyncio.wait_for(connection.execute("SELECT 1"), CONNECT_TIMEOUT)
+                async with asyncio.timeout(CONNECT_TIMEOUT):
+                    await connection.execute("SELECT 1")

@@ -137,8 +137,11 @@ class Directory:
     async def keep_fresh(self, interval: float = REFRESH_INTERVAL) -> None:
         """Check the configuration version when woken or every ``interval`` s."""
         while True:
+            # asyncio.timeout, unlike wait_for on Python 3.11, never swallows a
+            # cancellation that arrives as the timeout expires.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), interval)
+                async with asyncio.timeout(interval):
+                    await self._changed.wait()
             self._changed.clear()
             try:
                 await asyncio.to_thread(self.refresh_if_changed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,66 +13,70 @@ from alembic import command
 from sqlalchemy import create_engine
 
 from scimrelay.store.database import alembic_config, upgrade
-from tests.conftest import ScimServer
-from tests.support.cluster import instance, serve_instance, shared_store_cli
+from tests.support.cluster import serve_instance, shared_store_cli
 from tests.support.postgres import drop_database, temporary_database
-from tests.support.relay import Relay
+from tests.support.processes import ManagedProcess
 
 pytestmark = pytest.mark.postgres
 
 OWN_REVISION = "0005_operations"
 
 
-@pytest.fixture
+def start_relay(database_url: str, root: Path) -> ManagedProcess:
+    cli = shared_store_cli(root, database_url)
+    cli.json("tenant", "create", "acme")
+    return serve_instance(cli, root / "logs")
+
+
+@pytest.fixture(scope="module")
 def database_url() -> Iterator[str]:
     with temporary_database() as url:
         yield url
 
 
-@pytest.fixture
-def relay(
-    database_url: str,
-    scim_server: ScimServer,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Relay]:
-    root = tmp_path_factory.mktemp("health")
-    cli = shared_store_cli(root, database_url)
-    tenant_id = str(cli.json("tenant", "create", "acme")["id"])
-    process = serve_instance(cli, root / "logs")
-    yield instance(cli, process, tenant_id, {})
+@pytest.fixture(scope="module")
+def relay_url(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The base URL of a relay on the module's database, which tests restore."""
+    process = start_relay(database_url, tmp_path_factory.mktemp("health"))
+    yield process.url
     process.stop()
 
 
-def probe(relay: Relay, path: str) -> tuple[int, dict[str, Any]]:
+def probe(base_url: str, path: str) -> tuple[int, dict[str, Any]]:
     with httpx.Client(trust_env=False, timeout=10) as client:
-        response = client.get(relay.base_url + path)
+        response = client.get(base_url + path)
     return response.status_code, response.json()
 
 
-def probe_until(relay: Relay, path: str, status: int) -> dict[str, Any]:
+def probe_until(base_url: str, path: str, status: int) -> dict[str, Any]:
     """Probe until the status is ``status``; readiness is cached for a second."""
     deadline = time.monotonic() + 10
-    code, body = probe(relay, path)
+    code, body = probe(base_url, path)
     while code != status and time.monotonic() < deadline:
         time.sleep(0.2)
-        code, body = probe(relay, path)
+        code, body = probe(base_url, path)
     assert code == status, body
     return body
 
 
-def test_ready_when_store_current(relay: Relay) -> None:
-    assert probe(relay, "/healthz") == (200, {"status": "ok"})
-    assert probe(relay, "/readyz") == (200, {"status": "ok", "migrations": "current"})
+def test_ready_when_store_current(relay_url: str) -> None:
+    assert probe(relay_url, "/healthz") == (200, {"status": "ok"})
+    assert probe(relay_url, "/readyz") == (
+        200,
+        {"status": "ok", "migrations": "current"},
+    )
 
 
-def test_not_ready_while_migrations_pending(relay: Relay, database_url: str) -> None:
+def test_not_ready_while_migrations_pending(relay_url: str, database_url: str) -> None:
     engine = create_engine(database_url)
     try:
         command.downgrade(alembic_config(engine), "0001")
-        pending = probe_until(relay, "/readyz", 503)
-        alive = probe(relay, "/healthz")
+        pending = probe_until(relay_url, "/readyz", 503)
+        alive = probe(relay_url, "/healthz")
         upgrade(engine)
-        ready = probe_until(relay, "/readyz", 200)
+        ready = probe_until(relay_url, "/readyz", 200)
     finally:
         engine.dispose()
 
@@ -81,11 +86,16 @@ def test_not_ready_while_migrations_pending(relay: Relay, database_url: str) -> 
     assert ready["migrations"] == "current"
 
 
-def test_not_ready_when_store_is_gone(relay: Relay, database_url: str) -> None:
-    drop_database(database_url)
-
-    body = probe_until(relay, "/readyz", 503)
+def test_not_ready_when_store_is_gone(tmp_path: Path) -> None:
+    with temporary_database() as own_database:
+        process = start_relay(own_database, tmp_path)
+        try:
+            drop_database(own_database)
+            body = probe_until(process.url, "/readyz", 503)
+            alive = probe(process.url, "/healthz")
+        finally:
+            process.stop()
 
     assert body["status"] == "unavailable"
     assert "store" in body
-    assert probe(relay, "/healthz") == (200, {"status": "ok"})
+    assert alive == (200, {"status": "ok"})

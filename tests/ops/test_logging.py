@@ -39,8 +39,7 @@ def json_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def test_json_lines_carry_request_ids(relay_factory: RelayFactory) -> None:
-    relay = relay_factory()
+def test_json_lines_carry_request_ids(relay: Relay) -> None:
     statuses = send_mixed_requests(relay)
     relay.wait_for_logs(
         lambda entries: set(statuses) <= {entry["request_id"] for entry in entries}
@@ -63,10 +62,7 @@ def test_json_lines_carry_request_ids(relay_factory: RelayFactory) -> None:
     assert all(set(REQUEST_KEYS) <= line.keys() for line in downstream_calls)
 
 
-def test_logs_hold_no_secret(
-    relay_factory: RelayFactory, scim_server: ScimServer
-) -> None:
-    relay = relay_factory()
+def test_logs_hold_no_secret(relay: Relay, scim_server: ScimServer) -> None:
     send_mixed_requests(relay)
 
     output = relay.output()

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export SCIMRELAY_ALLOW_PRIVATE_DOWNSTREAMS ?= true
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench fuzz clean
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,20 @@ lint: $(BIN)/activate
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-bench: $(BIN)/activate
-	$(BIN)/python bench/run.py
+# Benchmark-only Python dependencies (matplotlib, py-spy). bench/run.py installs nginx
+# and wrk with apt-get itself when they are missing.
+$(VENV)/.bench-deps: $(BIN)/activate pyproject.toml
+	$(BIN)/pip install -q -e '.[test,bench]'
+	touch $@
+
+# Extra options, e.g. `make bench BENCH_ARGS=--quick`.
+bench: $(VENV)/.bench-deps
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# A long property-test run of the SCIM endpoint's parsing, outside the suite.
+fuzz: $(BIN)/activate
+	SCIMRELAY_FUZZ_EXAMPLES=$${SCIMRELAY_FUZZ_EXAMPLES:-20000} \
+		$(BIN)/python -m pytest -m fuzz tests/fuzz -p no:logging
 
 clean:
 	rm -rf $(VENV) .scimrelay

@@ -20,7 +20,7 @@ import pytest
 
 from tests.support.downstreams import start_downstream
 from tests.support.processes import ManagedProcess, start_server
-from tests.support.relay import Relay, start_relay
+from tests.support.relay import Cli, Relay, start_relay
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,20 @@ class RelayFactory:
         self.started.append(relay)
 
         return relay
+
+    def restart(self, relay: Relay, env: Mapping[str, str]) -> Relay:
+        """Stop ``relay`` and serve its data folder again with ``env`` changed."""
+        relay.stop()
+        restarted = Relay(
+            cli=Cli({**relay.env, **env}, cwd=relay.cli.cwd),
+            data_dir=relay.data_dir,
+            tenant_id=relay.tenant_id,
+            integration=relay.integration,
+        )
+        self.started.append(restarted)
+        restarted.serve(relay.cli.cwd / f"logs-{len(self.started)}")
+
+        return restarted
 
     def stop_all(self) -> None:
         for relay in self.started:

@@ -18,6 +18,9 @@ from scimrelay.ops.runtime import Operations
 from scimrelay.relay.client import DownstreamClient
 from scimrelay.relay.directory import Directory
 from scimrelay.relay.schemas import SchemaCache
+from scimrelay.resilience import status
+from scimrelay.resilience.guard import Resilience, open_backend
+from scimrelay.resilience.policy import Policy
 from scimrelay.scim.endpoint import ScimEndpoint
 from scimrelay.settings import Settings
 
@@ -33,11 +36,22 @@ class Relay:
         self.settings = settings
         self.context = AppContext.open(settings)
         self.directory = Directory(self.context.service)
-        self.client = DownstreamClient(settings.downstream_timeout)
-        self.recorder = MeteredRecorder(self.context.store)
+        self.client = DownstreamClient(
+            settings.downstream_timeout,
+            allow_private=settings.allow_private_downstreams,
+            max_response_bytes=settings.max_response_bytes,
+        )
+        self.recorder = MeteredRecorder(self.context.store, settings.data_dir / "spool")
+        self.resilience = Resilience(
+            self.client, open_backend(settings), settings.downstream_timeout
+        )
         self.health = HealthChecks(self.context.store)
         self.operations = Operations(
-            settings, self.context.store, self.directory, self.recorder
+            settings,
+            self.context.store,
+            self.directory,
+            self.recorder,
+            self.resilience,
         )
         self.endpoint = ScimEndpoint(
             settings,
@@ -45,6 +59,7 @@ class Relay:
             self.client,
             SchemaCache(self.client),
             self.recorder,
+            self.resilience,
         )
 
     @contextlib.asynccontextmanager
@@ -55,17 +70,28 @@ class Relay:
         refresher = asyncio.create_task(
             self.directory.keep_fresh(self.operations.poll_interval)
         )
+        publisher = asyncio.create_task(self._publish_state())
         self.operations.start()
         logger.info("relay started", integrations=len(self.directory))
         try:
             yield
         finally:
             refresher.cancel()
+            publisher.cancel()
             await self.operations.stop()
+            await self.resilience.close()
             await self.client.close()
             self.recorder.stop()
             self.context.close()
             logger.info("relay stopped", log_entries_written=self.recorder.written)
+
+    async def _publish_state(self) -> None:
+        def policy_of(integration_id: str) -> Policy | None:
+            integration = self.directory.get(integration_id)
+            return integration.policy if integration else None
+
+        directory = status.state_directory(self.settings)
+        await status.publish(self.resilience, policy_of, directory)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:

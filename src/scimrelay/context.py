@@ -33,7 +33,12 @@ class AppContext:
                 "SCIMRELAY_DATABASE_URL and that the database server is running"
             ) from None
         check_master_key(store, keyring)
-        return cls(settings, store, keyring, IntegrationService(store, keyring))
+        service = IntegrationService(
+            store,
+            keyring,
+            allow_private_downstreams=settings.allow_private_downstreams,
+        )
+        return cls(settings, store, keyring, service)
 
     def close(self) -> None:
         self.store.dispose()

@@ -238,7 +238,7 @@ def _base_url_hint(scim_url: str) -> str:
     if last in ("users", "groups", "serviceproviderconfig"):
         trimmed = scim_url[: -len(last) - 1]
         return f"The SCIM URL must be the base, not a resource: try {trimmed}."
-    if "scim" not in path.lower():
+    if "scim" not in path.lower() and not path.endswith("/v2"):
         return (
             f"The SCIM base URL usually ends in /scim/v2: try {scim_url}/scim/v2, "
             "or copy it from the application's SCIM settings."

@@ -6,6 +6,7 @@
     ├── ConfigurationError        settings or master key unusable at start-up
     ├── SettingsError             operator input rejected; names the field and fix
     ├── NotFoundError             a tenant, integration or key the operator named
+    ├── ReplayRefused             a log entry that cannot be sent again as stored
     └── ScimError                 answered to the identity provider (RFC 7644 §3.12)
         ├── InvalidSyntax         400 invalidSyntax
         ├── InvalidValue          400 invalidValue
@@ -14,8 +15,12 @@
         ├── ResourceNotFound      404
         ├── PayloadTooLarge       413
         ├── TooMany               413 tooMany
+        ├── TooManyRequests       429, with Retry-After
+        ├── HeadersTooLarge       431
         ├── BadGateway            502
-        ├── ServiceUnavailable    503
+        │   ├── DownstreamUnreachable   502, nothing was sent
+        │   └── DownstreamRefused       502, the address is not allowed
+        ├── ServiceUnavailable    503 (circuit open: with Retry-After)
         └── GatewayTimeout        504
 
 Only :mod:`scimrelay.scim.responses` turns a ``ScimError`` into a response body.
@@ -61,15 +66,26 @@ class NotFoundError(ScimRelayError):
     """A tenant, integration or key named by an operator does not exist."""
 
 
+class ReplayRefused(ScimRelayError):
+    """A request log entry cannot be replayed; the message says why and what to do."""
+
+
 class ScimError(ScimRelayError):
     """An error answered to the identity provider as a SCIM error body."""
 
     status: int = 500
     scim_type: str | None = None
 
-    def __init__(self, detail: str, *, status: int | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        status: int | None = None,
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.retry_after = retry_after
         if status is not None:
             self.status = status
 
@@ -106,8 +122,28 @@ class TooMany(ScimError):
     scim_type = "tooMany"
 
 
+class TooManyRequests(ScimError):
+    """The integration's request budget is spent (RFC 6585 §4)."""
+
+    status = 429
+
+
+class HeadersTooLarge(ScimError):
+    """Too many or too large request headers (RFC 6585 §5)."""
+
+    status = 431
+
+
 class BadGateway(ScimError):
     status = 502
+
+
+class DownstreamUnreachable(BadGateway):
+    """No connection was made, so no byte of the request reached the downstream."""
+
+
+class DownstreamRefused(DownstreamUnreachable):
+    """The downstream resolved to an address the relay may not connect to."""
 
 
 class ServiceUnavailable(ScimError):

@@ -12,8 +12,12 @@ from scimrelay.errors import ConfigurationError
 
 DEFAULT_DATA_DIR = ".scimrelay"
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
-DEFAULT_DOWNSTREAM_TIMEOUT = 30.0
 DEFAULT_LOG_RETENTION_DAYS = 30
+DEFAULT_DOWNSTREAM_TIMEOUT = 25.0
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_JSON_DEPTH = 32
+DEFAULT_MAX_HEADERS = 100
+DEFAULT_MAX_HEADER_BYTES = 32 * 1024
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
@@ -56,6 +60,11 @@ class Settings:
     log_level: str = "INFO"
     # Days of request log kept; 0 keeps every entry.
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+    redis_url: Secret | None = None
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
+    max_headers: int = DEFAULT_MAX_HEADERS
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -75,6 +84,7 @@ class Settings:
         """Build settings from ``SCIMRELAY_*`` variables, rejecting bad values."""
         env = os.environ if environ is None else environ
         secret = env.get("SCIMRELAY_SECRET_KEY") or None
+        redis_url = env.get("SCIMRELAY_REDIS_URL") or None
 
         return cls(
             data_dir=Path(env.get("SCIMRELAY_DATA_DIR") or DEFAULT_DATA_DIR),
@@ -102,6 +112,19 @@ class Settings:
             ),
             log_retention_days=_days(
                 env, "SCIMRELAY_LOG_RETENTION_DAYS", DEFAULT_LOG_RETENTION_DAYS
+            ),
+            redis_url=Secret(redis_url) if redis_url else None,
+            max_response_bytes=_positive_int(
+                env, "SCIMRELAY_MAX_RESPONSE_BYTES", DEFAULT_MAX_RESPONSE_BYTES
+            ),
+            max_json_depth=_positive_int(
+                env, "SCIMRELAY_MAX_JSON_DEPTH", DEFAULT_MAX_JSON_DEPTH
+            ),
+            max_headers=_positive_int(
+                env, "SCIMRELAY_MAX_HEADERS", DEFAULT_MAX_HEADERS
+            ),
+            max_header_bytes=_positive_int(
+                env, "SCIMRELAY_MAX_HEADER_BYTES", DEFAULT_MAX_HEADER_BYTES
             ),
         )
 

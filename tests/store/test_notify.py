@@ -13,10 +13,8 @@ from scimrelay.errors import SettingsError
 from scimrelay.integrations.service import IntegrationInput
 from scimrelay.ops.notify import ChangeListener
 from scimrelay.relay.directory import Directory
+from tests.store.conftest import POSTGRES_ONLY
 
-POSTGRES_ONLY = pytest.mark.parametrize(
-    "backend", [pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
 # Long enough that only a notice can explain a reload within a second.
 POLL_NEVER = 60.0
 PROPAGATION_BOUND = 1.0

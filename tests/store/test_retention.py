@@ -16,19 +16,17 @@ from scimrelay.ops.retention import MAINTENANCE_LOCK_ID, delete_older_than, main
 from scimrelay.settings import Secret, Settings
 from scimrelay.store.database import Store
 from scimrelay.store.models import RequestLogEntry
+from tests.store.conftest import POSTGRES_ONLY
 
 NOW = datetime.now(UTC)
-POSTGRES_ONLY = pytest.mark.parametrize(
-    "backend", [pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
 
 
 @pytest.fixture
-def store(fresh_database_url: str, tmp_path: Path) -> Iterator[Store]:
+def store(database_url: str, tmp_path: Path) -> Iterator[Store]:
     """A migrated store of its own, since these tests drop partitions."""
     settings = Settings(
         data_dir=tmp_path,
-        database_url=fresh_database_url,
+        database_url=database_url,
         secret_key=Secret(Fernet.generate_key().decode()),
     )
     context = AppContext.open(settings)

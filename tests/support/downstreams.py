@@ -15,7 +15,9 @@ Run one as a process with ``python downstreams.py KIND --port PORT [options]``;
     Sleeps ``--delay`` seconds, then returns an empty SCIM list.
 ``echo``
     Returns, as JSON, the method, the raw path and query string, the headers
-    and the body of the request it received.
+    and the body of the request it received. ``--content-type`` sets the
+    response's media type, ``application/scim+json`` by default, and
+    ``--record FILE`` appends each request to FILE as a JSON line.
 """
 
 from __future__ import annotations
@@ -103,8 +105,12 @@ def header_value(scope: Scope, name: str) -> str | None:
     return None
 
 
-def make_echo_app() -> App:
-    """Build the app that returns what it received, as JSON."""
+def make_echo_app(content_type: str, record: Path | None) -> App:
+    """Build the app that returns what it received, as JSON of ``content_type``.
+
+    With ``record``, the app also appends each request to that file as a JSON
+    line, which a test can read even where the relay masks the response.
+    """
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         body = await read_body(receive)
@@ -118,7 +124,12 @@ def make_echo_app() -> App:
             ],
             "body": body.decode("utf-8", errors="replace"),
         }
-        await respond_json(send, 200, received)
+        encoded = json.dumps(received).encode()
+        if record is not None:
+            with record.open("ab") as lines:
+                lines.write(encoded + b"\n")
+
+        await respond(send, 200, encoded, [(b"content-type", content_type.encode())])
 
     return app
 
@@ -214,7 +225,7 @@ def gate_request_headers(scope: Scope, public_host: str) -> dict[str, str]:
 
 def build_app(options: argparse.Namespace) -> App:
     if options.kind == "echo":
-        return make_echo_app()
+        return make_echo_app(options.content_type, options.record)
 
     if options.kind == "html":
         return make_html_app()
@@ -233,6 +244,8 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--delay", type=float, default=30.0, help="seconds (slow)")
+    parser.add_argument("--content-type", default=SCIM_JSON, help="media type (echo)")
+    parser.add_argument("--record", type=Path, help="JSON lines file (echo)")
     parser.add_argument("--upstream", help="base URL to forward to (gate)")
     parser.add_argument("--expect-origin", help="required X-Request-Origin (gate)")
     options = parser.parse_args(argv)
@@ -264,6 +277,17 @@ def start_downstream(kind: str, log_dir: Path, *options: str) -> ManagedProcess:
     return start_server(
         f"downstream-{kind}", build_argv, log_dir=log_dir, cwd=REPO_ROOT
     )
+
+
+def recorded_request(record: Path, request_id: str) -> dict[str, Any]:
+    """Return the request an echo downstream recorded with ``X-Request-ID``."""
+    for line in record.read_text(encoding="utf-8").splitlines():
+        received: dict[str, Any] = json.loads(line)
+        ids = [value for key, value in received["headers"] if key == "x-request-id"]
+        if ids == [request_id]:
+            return received
+
+    raise AssertionError(f"{record} has no request with X-Request-ID {request_id}")
 
 
 if __name__ == "__main__":

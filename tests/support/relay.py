@@ -25,6 +25,8 @@ from tests.support.processes import ManagedProcess, child_environment, start_ser
 CLI_TIMEOUT = 60.0
 HEALTH_TIMEOUT = 15.0
 LOG_FLUSH_TIMEOUT = 10.0
+CONFIG_RELOAD_TIMEOUT = 10.0
+PROBE_HEADERS = {"Content-Type": "application/scim+json"}
 
 
 def scimrelay_command() -> list[str]:
@@ -110,6 +112,11 @@ class Relay:
         return self.process.url
 
     @property
+    def env(self) -> Mapping[str, str]:
+        """The environment of the server and of every CLI command."""
+        return self.cli.env
+
+    @property
     def integration_id(self) -> str:
         return str(self.integration["id"])
 
@@ -168,8 +175,32 @@ class Relay:
             args += ["--header", header]
 
         integration: dict[str, Any] = self.cli.json(*args, *options, input=token)
+        if self.process is not None:
+            self.wait_for_key(integration, str(integration["api_key"]), accepted=True)
 
         return integration
+
+    def wait_for_key(
+        self, integration: Mapping[str, Any], api_key: str, *, accepted: bool
+    ) -> None:
+        """Wait until the running relay accepts, or rejects, ``api_key``.
+
+        The relay reloads integrations and keys from the store in the
+        background, so a CLI change takes effect a moment later. The probe is a
+        malformed POST, which the relay rejects without calling the downstream.
+        """
+        deadline = time.monotonic() + CONFIG_RELOAD_TIMEOUT
+        with self.client(api_key, integration) as client:
+            while True:
+                response = client.post("/Users", content=b"{", headers=PROBE_HEADERS)
+                if (response.status_code != 401) == accepted:
+                    return
+
+                assert time.monotonic() < deadline, (
+                    f"the relay did not {'accept' if accepted else 'reject'} the "
+                    f"key within {CONFIG_RELOAD_TIMEOUT} s: {response.status_code}"
+                )
+                time.sleep(0.1)
 
     def logs(self, integration_id: str | None = None, limit: int = 500) -> Any:
         """Return the request log entries, newest first, as ``scimrelay logs``."""

@@ -57,6 +57,13 @@ def settings_options(create: bool) -> Callable[[F], F]:
                 help="Custom HTTP header sent downstream; repeat up to 5 times.",
             ),
             click.option(
+                "--secret-header",
+                "secret_headers",
+                multiple=True,
+                metavar='"NAME: VALUE"',
+                help="Like --header, with the value masked wherever it is shown.",
+            ),
+            click.option(
                 "--clear-headers",
                 is_flag=True,
                 hidden=create,
@@ -111,12 +118,16 @@ def _read_token(
     return None
 
 
-def _headers(lines: tuple[str, ...], clear: bool) -> list[Header] | None:
-    if clear:
+def _headers(
+    lines: tuple[str, ...], clear: bool, secret_lines: tuple[str, ...] = ()
+) -> list[Header] | None:
+    if clear and not secret_lines and not lines:
         return []
-    if not lines:
+    if not lines and not secret_lines:
         return None
-    return [parse_header_line(line) for line in lines]
+    return [parse_header_line(line) for line in lines] + [
+        parse_header_line(line, secret=True) for line in secret_lines
+    ]
 
 
 @integration.command("create")
@@ -128,6 +139,7 @@ def create(
     token_stdin: bool,
     token_file: Path | None,
     headers: tuple[str, ...],
+    secret_headers: tuple[str, ...],
     clear_headers: bool,
     as_json: bool,
     **values: object,
@@ -137,7 +149,7 @@ def create(
         name=values["name"],  # type: ignore[arg-type]
         scim_url=values["scim_url"],  # type: ignore[arg-type]
         token=_read_token(token_stdin, token_file, required=True),
-        headers=_headers(headers, False),
+        headers=_headers(headers, False, secret_headers),
         group_description=values["group_description"],  # type: ignore[arg-type]
         force_group_description=values["force_group_description"],  # type: ignore[arg-type]
     )
@@ -170,6 +182,7 @@ def update(
     token_stdin: bool,
     token_file: Path | None,
     headers: tuple[str, ...],
+    secret_headers: tuple[str, ...],
     clear_headers: bool,
     as_json: bool,
     **values: object,
@@ -179,7 +192,7 @@ def update(
         name=values["name"],  # type: ignore[arg-type]
         scim_url=values["scim_url"],  # type: ignore[arg-type]
         token=_read_token(token_stdin, token_file, required=False),
-        headers=_headers(headers, clear_headers),
+        headers=_headers(headers, clear_headers, secret_headers),
         group_description=values["group_description"],  # type: ignore[arg-type]
         force_group_description=values["force_group_description"],  # type: ignore[arg-type]
     )
@@ -216,13 +229,16 @@ def list_integrations(tenant_id: str | None, as_json: bool) -> None:
 @json_option
 @reports_errors
 def show(integration_id: str, as_json: bool) -> None:
-    """Show an integration's settings (never its token or header values)."""
+    """Show an integration's settings (never its token or secret header values)."""
     with open_context() as context:
         view = context.service.get_integration(integration_id)
+        headers = context.service.describe_headers(integration_id)
     if as_json:
-        print_json(view.to_dict())
+        print_json({**view.to_dict(), "headers": headers})
     else:
         _print_view(view)
+        for header in headers:
+            click.echo(f"header {header['name']}: {header['value']}")
 
 
 def _print_view(view: IntegrationView) -> None:
@@ -242,12 +258,16 @@ def _print_view(view: IntegrationView) -> None:
 
 @integration.command("delete")
 @click.argument("integration_id")
+@json_option
 @reports_errors
-def delete(integration_id: str) -> None:
+def delete(integration_id: str, as_json: bool) -> None:
     """Delete an integration; its API keys stop working at once."""
     with open_context() as context:
         context.service.delete_integration(integration_id)
-    click.echo(f"integration {integration_id} deleted")
+    if as_json:
+        print_json({"id": integration_id, "deleted": True})
+    else:
+        click.echo(f"integration {integration_id} deleted")
 
 
 @integration.command("rotate-key")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
+from typing import Any
+
 import click
 from sqlalchemy import select
 
@@ -12,10 +16,12 @@ from scimrelay.cli.common import (
     print_table,
     reports_errors,
 )
+from scimrelay.logconfig import configure_logging
+from scimrelay.requestlog.replay import replay
 from scimrelay.store.models import RequestLogEntry
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option(
     "--integration", "integration_id", help="Only this integration's requests."
 )
@@ -27,9 +33,17 @@ from scimrelay.store.models import RequestLogEntry
     help="Number of entries.",
 )
 @json_option
+@click.pass_context
 @reports_errors
-def logs(integration_id: str | None, limit: int, as_json: bool) -> None:
+def logs(
+    click_context: click.Context,
+    integration_id: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
     """Show the newest request log entries, newest first."""
+    if click_context.invoked_subcommand is not None:
+        return
     query = select(RequestLogEntry).order_by(RequestLogEntry.id.desc()).limit(limit)
     if integration_id:
         query = query.where(RequestLogEntry.integration_id == integration_id)
@@ -38,15 +52,37 @@ def logs(integration_id: str | None, limit: int, as_json: bool) -> None:
     if as_json:
         print_json(entries)
         return
-    rows = [
-        [
-            e["time"][:19],
-            e["method"],
-            str(e["status"]),
-            str(e["downstream_status"] or "-"),
-            f"{e['duration_ms']:.1f}",
-            e["path"] + (f"?{e['query']}" if e["query"] else ""),
-        ]
-        for e in entries
-    ]
+    rows = [_row(entry) for entry in entries]
     print_table(rows, ["TIME", "METHOD", "STATUS", "DOWNSTREAM", "MS", "PATH"])
+
+
+def _row(entry: dict[str, Any]) -> list[str]:
+    target = entry["path"] + (f"?{entry['query']}" if entry["query"] else "")
+    return [
+        entry["time"][:19],
+        entry["method"],
+        str(entry["status"]),
+        str(entry["downstream_status"] or "-"),
+        f"{entry['duration_ms']:.1f}",
+        target,
+    ]
+
+
+@logs.command("replay")
+@click.argument("entry_id", type=int)
+@click.option("--force", is_flag=True, help="Replay a request that succeeded.")
+@json_option
+@reports_errors
+def replay_command(entry_id: int, force: bool, as_json: bool) -> None:
+    """Send a logged request downstream again, linked to the original entry."""
+    with open_context() as context:
+        configure_logging(context.settings)  # Log lines go to stderr, not stdout.
+        result = asyncio.run(replay(context, entry_id, force=force))
+    if as_json:
+        print_json(result.to_dict())
+        return
+    click.echo(
+        f"log entry {result.entry_id} replays {result.original_id}: "
+        f"status {result.status}" + (f" ({result.error})" if result.error else "")
+    )
+    sys.exit(0 if result.status < 400 else 1)

@@ -10,7 +10,9 @@ from scimrelay.cli.common import open_context, reports_errors
 from scimrelay.cli.config import export_config, import_config
 from scimrelay.cli.db import db
 from scimrelay.cli.integrations import integration
+from scimrelay.cli.keys import rotate_secret_key
 from scimrelay.cli.logs import logs
+from scimrelay.cli.resilience import limits, status
 from scimrelay.cli.tenants import tenant
 from scimrelay.ops.metrics import prepare_multiprocess_metrics
 
@@ -67,3 +69,6 @@ main.add_command(logs)
 main.add_command(db)
 main.add_command(export_config)
 main.add_command(import_config)
+main.add_command(rotate_secret_key)
+integration.add_command(limits)
+integration.add_command(status)

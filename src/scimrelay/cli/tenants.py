@@ -47,9 +47,13 @@ def list_tenants(as_json: bool) -> None:
 
 @tenant.command("delete")
 @click.argument("tenant_id")
+@json_option
 @reports_errors
-def delete(tenant_id: str) -> None:
+def delete(tenant_id: str, as_json: bool) -> None:
     """Delete a tenant and all its integrations."""
     with open_context() as context:
         context.service.delete_tenant(tenant_id)
-    click.echo(f"tenant {tenant_id} deleted")
+    if as_json:
+        print_json({"id": tenant_id, "deleted": True})
+    else:
+        click.echo(f"tenant {tenant_id} deleted")

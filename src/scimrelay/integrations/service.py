@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 from sqlalchemy import select, update
@@ -17,6 +18,9 @@ from scimrelay.integrations import validation
 from scimrelay.integrations.keys import IssuedKey, issue_key
 from scimrelay.integrations.validation import Checked, Header
 from scimrelay.ops.notify import announce_change
+from scimrelay.relay import netguard
+from scimrelay.resilience import policies
+from scimrelay.resilience.policy import DEFAULT_POLICY, Policy, check_changes
 from scimrelay.store.crypto import Keyring
 from scimrelay.store.database import Store
 from scimrelay.store.models import ApiKey, Integration, StoreState, Tenant
@@ -113,9 +117,12 @@ def _now() -> datetime:
 class IntegrationService:
     """Create, change and read tenants and integrations, enforcing every rule."""
 
-    def __init__(self, store: Store, keyring: Keyring) -> None:
+    def __init__(
+        self, store: Store, keyring: Keyring, *, allow_private_downstreams: bool = False
+    ) -> None:
         self.store = store
         self.keyring = keyring
+        self.allow_private_downstreams = allow_private_downstreams
 
     # Tenants
 
@@ -167,6 +174,7 @@ class IntegrationService:
         integration_id = _check_new_id(integration_id, checked)
         name = validation.check_name(data.name or "", checked)
         scim_url = validation.check_scim_url(data.scim_url or "", checked)
+        self._check_address(scim_url, checked)
         token = validation.check_token(data.token or "", checked)
         headers = validation.check_headers(data.headers or [], checked)
         template = validation.check_group_description(data.group_description, checked)
@@ -205,6 +213,7 @@ class IntegrationService:
             changes["name"] = validation.check_name(data.name, checked)
         if data.scim_url is not None:
             changes["scim_url"] = validation.check_scim_url(data.scim_url, checked)
+            self._check_address(changes["scim_url"], checked)
         if data.token is not None:
             token = validation.check_token(data.token, checked)
             changes["token_ciphertext"] = self.keyring.encrypt(token.encode())
@@ -253,7 +262,34 @@ class IntegrationService:
     def decrypt_secrets(self, integration: Integration) -> tuple[str, list[Header]]:
         token = self.keyring.decrypt(integration.token_ciphertext).decode()
         rows = orjson.loads(self.keyring.decrypt(integration.headers_ciphertext))
-        return token, [Header(row["name"], row["value"]) for row in rows]
+        return token, [
+            Header(row["name"], row["value"], bool(row.get("secret"))) for row in rows
+        ]
+
+    def describe_headers(self, integration_id: str) -> list[dict[str, Any]]:
+        """List custom headers for operators, secret values masked."""
+        return [header.shown() for header in self.read_secrets(integration_id)[1]]
+
+    # Limits
+
+    def get_policy(self, integration_id: str) -> Policy:
+        with self.store.session() as session:
+            _get_integration(session, integration_id)
+            return policies.load(session, integration_id)
+
+    def set_policy(
+        self, integration_id: str, changes: dict[str, Any], *, reset: bool = False
+    ) -> Policy:
+        """Change an integration's limits; ``reset`` restores the defaults first."""
+        with self.store.session() as session:
+            _get_integration(session, integration_id)
+            current = (
+                DEFAULT_POLICY if reset else policies.load(session, integration_id)
+            )
+            policy = check_changes(current, changes)
+            policies.save(session, integration_id, policy, _now())
+            _bump_version(session)
+            return policy
 
     # API keys
 
@@ -287,8 +323,25 @@ class IntegrationService:
 
     # Helpers
 
+    def _check_address(self, scim_url: str, checked: Checked) -> None:
+        """Refuse a downstream on a private or metadata address (SSRF)."""
+        if self.allow_private_downstreams or checked.errors:
+            return
+        host = urlsplit(scim_url).hostname or ""
+        reason = netguard.url_reason(host)
+        if reason is not None:
+            checked.reject(
+                "scim_url",
+                f"{host} is not allowed because {reason}: use the application's "
+                "public SCIM URL, or set SCIMRELAY_ALLOW_PRIVATE_DOWNSTREAMS=true "
+                "for a downstream on your own network",
+            )
+
     def _encrypt_headers(self, headers: Iterable[Header]) -> bytes:
-        rows = [{"name": header.name, "value": header.value} for header in headers]
+        rows = [
+            {"name": header.name, "value": header.value, "secret": header.secret}
+            for header in headers
+        ]
         return self.keyring.encrypt(orjson.dumps(rows))
 
 

@@ -47,8 +47,15 @@ RESERVED_HEADERS = frozenset(
 
 @dataclass(frozen=True)
 class Header:
+    """A custom header; a secret one's value is masked wherever it is shown."""
+
     name: str
     value: str = field(repr=False)
+    secret: bool = False
+
+    def shown(self) -> dict[str, str | bool]:
+        value = "[secure]" if self.secret else self.value
+        return {"name": self.name, "value": value, "secret": self.secret}
 
 
 @dataclass
@@ -154,7 +161,7 @@ def check_headers(headers: list[Header], checked: Checked) -> list[Header]:
             )
         seen.add(lowered)
         value = _check_header_value(header.value, f"headers[{position}].value", checked)
-        result.append(Header(name, value))
+        result.append(Header(name, value, header.secret))
     return result
 
 
@@ -173,14 +180,14 @@ def _check_header_value(value: str, field_name: str, checked: Checked) -> str:
     return stripped
 
 
-def parse_header_line(line: str) -> Header:
+def parse_header_line(line: str, *, secret: bool = False) -> Header:
     """Parse ``"Name: value"`` as given on the command line."""
     name, colon, value = line.partition(":")
     if not colon:
         raise SettingsError.single(
-            "headers", f"{line!r} has no colon: write it as 'Name: value'"
+            "headers", "a header has no colon: write it as 'Name: value'"
         )
-    return Header(name.strip(), value.strip())
+    return Header(name.strip(), value.strip(), secret)
 
 
 def check_group_description(value: str | None, checked: Checked) -> str:

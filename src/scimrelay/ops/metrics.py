@@ -97,13 +97,14 @@ CONFIG_VERSION = Gauge(
 )
 
 
-def count_retry(integration_id: str) -> None:
-    """Count one downstream request sent again after a failed attempt."""
-    RETRIES.labels(integration_id).inc()
+def count_retry(integration_id: str, retries: int = 1) -> None:
+    """Count downstream requests sent again after a failed attempt."""
+    if retries > 0:
+        RETRIES.labels(integration_id).inc(retries)
 
 
 def count_rate_limited(integration_id: str, window: str) -> None:
-    """Count one request rejected by the rate limit of ``window`` (e.g. "day")."""
+    """Count one request rejected by the ``per_second`` or ``per_day`` budget."""
     RATE_LIMITED.labels(integration_id, window).inc()
 
 

@@ -38,6 +38,11 @@ def is_partition_name(name: str) -> bool:
     return bool(DAY_PARTITION.fullmatch(name) or BEFORE_PARTITION.fullmatch(name))
 
 
+def include_name(name: str | None, kind: str, _parents: object) -> bool:
+    """Leave the partitions out of Alembic's comparison with the models."""
+    return not (kind == "table" and name is not None and is_partition_name(name))
+
+
 def day_partition_name(day: date) -> str:
     return f"{PARENT_TABLE}_p{day:%Y%m%d}"
 

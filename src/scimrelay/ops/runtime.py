@@ -19,6 +19,7 @@ from scimrelay.ops.notify import ChangeListener
 from scimrelay.ops.retention import maintain
 from scimrelay.relay.directory import Directory
 from scimrelay.requestlog.recorder import RequestRecorder
+from scimrelay.resilience.guard import Resilience
 from scimrelay.settings import Settings
 from scimrelay.store.database import Store
 
@@ -30,6 +31,9 @@ POLL_INTERVAL_SQLITE = 0.5
 POLL_INTERVAL_WITH_NOTICES = 5.0
 MAINTENANCE_INTERVAL = 3600.0
 SAMPLE_INTERVAL = 1.0
+# Breaker states may live in Redis, one round trip per integration, so they
+# are read less often than the in-process gauges.
+BREAKER_SAMPLE_INTERVAL = 5.0
 
 
 class Operations:
@@ -41,11 +45,13 @@ class Operations:
         store: Store,
         directory: Directory,
         recorder: RequestRecorder,
+        resilience: Resilience,
     ) -> None:
         self._settings = settings
         self._store = store
         self._directory = directory
         self._recorder = recorder
+        self._resilience = resilience
         self._stopping = threading.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.listener: ChangeListener | None = None
@@ -64,6 +70,7 @@ class Operations:
             self._spawn(self.listener.run(), "change-listener")
         self._spawn(self._maintain_forever(), "request-log-maintenance")
         self._spawn(self._sample_forever(), "metrics-sampler")
+        self._spawn(self._sample_breakers_forever(), "breaker-sampler")
 
     async def stop(self) -> None:
         """Cancel the tasks and wait for them, ending a maintenance run early."""
@@ -98,3 +105,24 @@ class Operations:
             metrics.sample_request_log(self._recorder)
             metrics.sample_config_version(self._directory.version)
             await asyncio.sleep(SAMPLE_INTERVAL)
+
+    async def _sample_breakers_forever(self) -> None:
+        failing = False
+        while True:
+            try:
+                await self._sample_breakers()
+            except Exception as error:
+                if not failing:
+                    logger.warning(
+                        "breaker state unreadable; metrics keep the last one",
+                        error=type(error).__name__,
+                    )
+                failing = True
+            else:
+                failing = False
+            await asyncio.sleep(BREAKER_SAMPLE_INTERVAL)
+
+    async def _sample_breakers(self) -> None:
+        for integration in self._directory.integrations():
+            state = await self._resilience.describe(integration.id, integration.policy)
+            metrics.set_breaker_state(integration.id, state["breaker"])

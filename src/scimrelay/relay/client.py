@@ -8,15 +8,18 @@ from dataclasses import dataclass
 
 import aiohttp
 import structlog
+from aiohttp.abc import AbstractResolver
 from multidict import CIMultiDictProxy
 from yarl import URL
 
-from scimrelay.errors import BadGateway, GatewayTimeout
+from scimrelay.errors import BadGateway, DownstreamUnreachable, GatewayTimeout
+from scimrelay.relay import netguard
 
 logger = structlog.get_logger(__name__)
 
 CONNECTION_LIMIT = 512
 CONNECT_TIMEOUT = 10.0
+UNLIMITED_BYTES = 1 << 62
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,15 +33,30 @@ class DownstreamResponse:
 class DownstreamClient:
     """An aiohttp session with explicit timeouts and connection limits."""
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(
+        self,
+        timeout: float,
+        *,
+        allow_private: bool = True,
+        max_response_bytes: int = UNLIMITED_BYTES,
+        resolver: AbstractResolver | None = None,
+    ) -> None:
         self._timeout = aiohttp.ClientTimeout(
             total=timeout, sock_connect=min(CONNECT_TIMEOUT, timeout)
         )
         self._session: aiohttp.ClientSession | None = None
+        self._hosts = netguard.HostCheck(allow_private)
+        self._max_bytes = max_response_bytes
+        self._resolver = resolver
+        if not allow_private:
+            self._resolver = netguard.GuardedResolver(resolver)
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(
-            limit=CONNECTION_LIMIT, limit_per_host=0, ttl_dns_cache=60
+            limit=CONNECTION_LIMIT,
+            limit_per_host=0,
+            ttl_dns_cache=60,
+            resolver=self._resolver,
         )
         self._session = aiohttp.ClientSession(
             connector=connector,
@@ -57,25 +75,36 @@ class DownstreamClient:
         url: str,
         headers: Mapping[str, str],
         body: bytes | None,
+        timeout: aiohttp.ClientTimeout | None = None,
     ) -> DownstreamResponse:
-        """Send one request; connection failures become 502, timeouts 504."""
+        """Send one request; connection failures become 502, timeouts 504.
+
+        Redirects are never followed, and the connection is refused before it
+        is opened when the address is not allowed (see ``netguard``).
+        """
         assert self._session is not None, "DownstreamClient.start() was not called"
         started = time.perf_counter()
+        target = URL(url, encoded=True)
+        self._hosts.check(target.raw_host or "")
         try:
             async with self._session.request(
                 method,
-                URL(url, encoded=True),
+                target,
                 headers=headers,
                 data=body,
                 allow_redirects=False,
+                timeout=timeout or self._timeout,
             ) as response:
-                content = await response.read()
+                content = await self._read(response)
         except TimeoutError:
             raise GatewayTimeout(
                 "the downstream SCIM server did not answer in time"
             ) from None
         except aiohttp.ClientConnectorError as error:
-            raise BadGateway(
+            if isinstance(error.os_error, netguard.RefusedAddress):
+                reason = str(error.os_error)
+                raise netguard.refused(target.raw_host or "", reason) from None
+            raise DownstreamUnreachable(
                 f"the downstream SCIM server is unreachable: {_reason(error)}"
             ) from None
         except aiohttp.ClientError as error:
@@ -93,6 +122,28 @@ class DownstreamClient:
         )
         return DownstreamResponse(
             response.status, response.headers, content, elapsed_ms
+        )
+
+    async def _read(self, response: aiohttp.ClientResponse) -> bytes:
+        """Read the body, refusing one larger than the configured limit."""
+        declared = response.content_length
+        if declared is not None and declared > self._max_bytes:
+            raise self._too_large()
+        if declared is not None and "content-encoding" not in response.headers:
+            return await response.read()
+        chunks = []
+        size = 0
+        async for chunk in response.content.iter_chunked(1 << 16):
+            size += len(chunk)
+            if size > self._max_bytes:
+                raise self._too_large()
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(self) -> BadGateway:
+        return BadGateway(
+            "the downstream SCIM server answered a body larger than the "
+            f"relay's limit of {self._max_bytes} bytes"
         )
 
 

@@ -21,6 +21,8 @@ from sqlalchemy.orm import selectinload
 from scimrelay import __version__
 from scimrelay.integrations.keys import secret_matches, split_key
 from scimrelay.integrations.service import IntegrationService, config_version
+from scimrelay.resilience import policies
+from scimrelay.resilience.policy import DEFAULT_POLICY, Policy
 from scimrelay.store.models import Integration
 
 logger = structlog.get_logger(__name__)
@@ -42,6 +44,7 @@ class RuntimeIntegration:
     force_group_description: bool
     outbound_headers: dict[str, str] = field(repr=False)
     secret_values: tuple[str, ...] = field(repr=False)
+    policy: Policy = DEFAULT_POLICY
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,9 @@ class Directory:
 
     def __len__(self) -> int:
         return len(self._integrations)
+
+    def integrations(self) -> list[RuntimeIntegration]:
+        return list(self._integrations.values())
 
     def get(self, integration_id: str) -> RuntimeIntegration | None:
         return self._integrations.get(integration_id)
@@ -94,23 +100,26 @@ class Directory:
                     selectinload(Integration.api_keys),
                 )
             ).all()
-            self._load(integrations)
+            self._load(integrations, policies.load_all(session))
         self.version = version
         logger.info("configuration loaded", version=version, integrations=len(self))
         return True
 
-    def _load(self, integrations: Sequence[Integration]) -> None:
+    def _load(
+        self, integrations: Sequence[Integration], limits: dict[str, Policy]
+    ) -> None:
         loaded: dict[str, RuntimeIntegration] = {}
         keys: dict[str, _KeyEntry] = {}
         for integration in integrations:
-            loaded[integration.id] = self._runtime(integration)
+            policy = limits.get(integration.id, DEFAULT_POLICY)
+            loaded[integration.id] = self._runtime(integration, policy)
             for key in integration.api_keys:
                 if key.revoked_at is None:
                     keys[key.id] = _KeyEntry(integration.id, key.secret_hash)
         self._integrations = loaded
         self._keys = keys
 
-    def _runtime(self, integration: Integration) -> RuntimeIntegration:
+    def _runtime(self, integration: Integration, policy: Policy) -> RuntimeIntegration:
         token, headers = self._service.decrypt_secrets(integration)
         outbound = {header.name: header.value for header in headers}
         outbound["Authorization"] = f"Bearer {token}"
@@ -128,6 +137,7 @@ class Directory:
             force_group_description=integration.force_group_description,
             outbound_headers=outbound,
             secret_values=secrets,
+            policy=policy,
         )
 
     def wake(self) -> None:

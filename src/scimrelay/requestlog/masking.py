@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
 from typing import Any
 
 import orjson
@@ -9,6 +11,9 @@ import orjson
 MASK = "[secure]"
 MAX_LOGGED_BODY = 64 * 1024
 SECRET_ATTRIBUTES = frozenset({"password"})
+# Bodies that never mention a secret attribute are not parsed at all.
+_MENTIONS_SECRET_ATTRIBUTE = re.compile(rb"(?i)password")
+MIN_SECRET_LENGTH = 4
 
 
 def mask_body(body: bytes | None, secret_values: tuple[str, ...]) -> str | None:
@@ -22,10 +27,10 @@ def mask_body(body: bytes | None, secret_values: tuple[str, ...]) -> str | None:
     if not body:
         return None
 
-    try:
-        text = orjson.dumps(_mask_document(orjson.loads(body))).decode()
-    except orjson.JSONDecodeError:
-        text = body.decode("utf-8", errors="replace")
+    text = body.decode("utf-8", errors="replace")
+    if _MENTIONS_SECRET_ATTRIBUTE.search(body):
+        with contextlib.suppress(orjson.JSONDecodeError):
+            text = orjson.dumps(_mask_document(orjson.loads(body))).decode()
     for value in secret_values:
         text = text.replace(value, MASK)
     if len(text) > MAX_LOGGED_BODY:
@@ -58,3 +63,31 @@ def _is_password_operation(node: dict[str, Any]) -> bool:
 
     attribute = path.rsplit(":", 1)[-1].split(".")[-1].split("[")[0]
     return attribute.lower() in SECRET_ATTRIBUTES
+
+
+def password_values(document: Any) -> tuple[str, ...]:
+    """Return the password values in a request, to mask wherever they reappear.
+
+    A downstream may echo a password inside a string (a debug body, an error
+    message), where masking by attribute name cannot see it.
+    """
+    found: list[str] = []
+    pending = [document]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, list):
+            pending.extend(node)
+        elif isinstance(node, dict):
+            _collect(node, found, pending)
+    return tuple(value for value in found if len(value) >= MIN_SECRET_LENGTH)
+
+
+def _collect(node: dict[str, Any], found: list[str], pending: list[Any]) -> None:
+    for key, value in node.items():
+        if isinstance(key, str) and key.lower() in SECRET_ATTRIBUTES:
+            if isinstance(value, str):
+                found.append(value)
+        else:
+            pending.append(value)
+    if _is_password_operation(node) and isinstance(node.get("value"), str):
+        found.append(node["value"])

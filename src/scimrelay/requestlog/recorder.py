@@ -1,23 +1,28 @@
-"""Batched, background writing of request log entries.
+"""Durable, batched writing of request log entries.
 
-The request path only appends to an in-memory queue. A writer thread masks the
-bodies and inserts them in batches, so logging costs no database round trip
-per request. ``stop`` drains the queue, so a clean shutdown loses nothing.
+The request path masks an entry and appends it to the local spool
+(:mod:`scimrelay.requestlog.spool`) before the answer is sent: a write to the
+page cache, no database round trip. A writer thread fsyncs the spool in
+batches and copies its records to the store, skipping request ids already
+there. A store that is locked, slow or down only delays the copy; a process
+killed at any moment leaves its records for the next one to copy.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import orjson
 import structlog
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from scimrelay.requestlog import spool
 from scimrelay.requestlog.masking import mask_body
 from scimrelay.store.database import Store
 from scimrelay.store.models import RequestLogEntry
@@ -49,10 +54,13 @@ class PendingEntry:
     request_body: bytes | None = None
     response_body: bytes | None = None
     secret_values: tuple[str, ...] = field(default=(), repr=False)
+    replay_of: int | None = None
 
     def to_row(self) -> dict[str, Any]:
+        """Return the masked record, as spooled: ``time`` in epoch seconds."""
         return {
-            "time": datetime.fromtimestamp(self.time, UTC),
+            "time": self.time,
+            "replay_of": self.replay_of,
             "request_id": self.request_id,
             "tenant_id": self.tenant_id,
             "integration_id": self.integration_id,
@@ -82,77 +90,130 @@ def _mask_text(text: str | None, secret_values: tuple[str, ...]) -> str | None:
 
 
 class RequestRecorder:
-    """Queue of pending entries and the thread that writes them."""
+    """The spool that the request path appends to and the thread that copies it."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, spool_root: Path) -> None:
         self._store = store
-        self._queue: deque[PendingEntry] = deque()
+        self._spool = spool.Spool(spool_root)
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name="request-log-writer", daemon=True
         )
+        self._appended = 0
+        self._oldest_pending: float | None = None
         self.written = 0
 
     @property
     def queue_depth(self) -> int:
-        return len(self._queue)
+        """Entries recorded by this process and not yet in the store."""
+        return self._appended - self.written
 
     @property
     def lag_seconds(self) -> float:
         """Age of the oldest entry not yet written, or 0 when all are written."""
-        if not self._queue:
-            return 0.0
-        return max(0.0, time.time() - self._queue[0].time)
+        oldest = self._oldest_pending
+        return 0.0 if oldest is None else max(0.0, time.time() - oldest)
 
     def record(self, entry: PendingEntry) -> None:
-        self._queue.append(entry)
-        if len(self._queue) >= BATCH_SIZE:
-            self._wake.set()
+        """Mask and spool one entry; it is on disk when this returns."""
+        self._spool.append(orjson.dumps(entry.to_row()) + b"\n")
+        self._appended += 1
+        if self._oldest_pending is None:
+            self._oldest_pending = entry.time
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
-        """Write every queued entry, then end the writer thread."""
+        """Copy every spooled entry to the store, then end the writer thread."""
         self._stopping.set()
         self._wake.set()
         self._thread.join()
+        if not self._spool.close():
+            logger.error(
+                "request log entries kept in the spool; the next start writes them",
+                entries=self.queue_depth,
+            )
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every entry recorded so far is stored; return whether it is."""
+        deadline = time.monotonic() + timeout
+        while self.queue_depth and time.monotonic() < deadline:
+            self._wake.set()
+            time.sleep(0.01)
+        return not self.queue_depth
 
     def _run(self) -> None:
+        self._adopt_orphans()
         while not self._stopping.is_set():
             self._wake.wait(FLUSH_INTERVAL)
             self._wake.clear()
-            self._write_all()
-        self._write_all()
+            if not self._copy_safely():
+                self._stopping.wait(RETRY_DELAY)
+        self._copy_safely()
 
-    def _write_all(self) -> None:
-        while self._queue:
-            batch = [
-                self._queue[index] for index in range(min(BATCH_SIZE, len(self._queue)))
-            ]
-            if not self._write(batch):
-                if self._stopping.is_set():
-                    logger.error(
-                        "request log not written at shutdown", lost=len(self._queue)
-                    )
-                    return
-                time.sleep(RETRY_DELAY)
-                continue
-            for _ in batch:
-                self._queue.popleft()
-            self.written += len(batch)
-
-    def _write(self, batch: list[PendingEntry]) -> bool:
-        rows = [entry.to_row() for entry in batch]
+    def _copy_safely(self) -> bool:
         try:
-            with self._store.session() as session:
-                session.execute(insert(RequestLogEntry), rows)
+            return self._copy_own()
+        except Exception:
+            logger.exception("request log copy failed; entries stay in the spool")
+            return False
+
+    def _copy_own(self) -> bool:
+        """Copy this process's new spool records; return False if the store failed."""
+        self._spool.sync()
+        records = self._spool.read_new()
+        if records and not self._write(records):
+            return False
+        self._spool.commit()
+        self.written += len(records)
+        self._oldest_pending = None if not self.queue_depth else self._oldest_pending
+        self._spool.rotate_if_done()
+        return True
+
+    def _adopt_orphans(self) -> None:
+        """Copy the spools left by processes that ended before storing them."""
+        for directory, lock_fd in spool.orphans(
+            self._spool.root, self._spool.directory
+        ):
+            records = spool.read_directory(directory)
+            while not self._write(records):
+                if self._stopping.wait(RETRY_DELAY):
+                    return
+            logger.info("request log entries recovered", entries=len(records))
+            spool.remove_directory(directory, lock_fd)
+
+    def _write(self, records: list[dict[str, Any]]) -> bool:
+        """Insert the records not yet stored, in batches; False if the store failed."""
+        try:
+            for start in range(0, len(records), BATCH_SIZE):
+                self._insert(records[start : start + BATCH_SIZE])
         except SQLAlchemyError as error:
             logger.error(
-                "request log write failed; will retry",
-                entries=len(rows),
+                "request log write failed; entries stay in the spool",
+                entries=len(records),
                 error=type(error).__name__,
             )
             return False
         return True
+
+    def _insert(self, batch: list[dict[str, Any]]) -> None:
+        ids = [record["request_id"] for record in batch]
+        with self._store.session() as session:
+            stored = set(
+                session.scalars(
+                    select(RequestLogEntry.request_id).where(
+                        RequestLogEntry.request_id.in_(ids)
+                    )
+                )
+            )
+            rows = [
+                _row(record) for record in batch if record["request_id"] not in stored
+            ]
+            if rows:
+                session.execute(insert(RequestLogEntry), rows)
+
+
+def _row(record: dict[str, Any]) -> dict[str, Any]:
+    return {**record, "time": datetime.fromtimestamp(record["time"], UTC)}

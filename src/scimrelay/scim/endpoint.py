@@ -1,16 +1,17 @@
 """The IdP-facing SCIM endpoint: ``/scim/v2/{integration_id}/...``.
 
-Each request is authenticated against the cached integrations, forwarded to
-the downstream SCIM server with the integration's token and headers, and
-answered in SCIM form. Every answered request is queued for the request log.
+Each request is authenticated against the cached integrations and forwarded to
+the downstream SCIM server with the integration's token and headers. The
+downstream's response goes back to the provider in SCIM form, and every
+request is queued for the request log.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
-from urllib.parse import unquote
+from dataclasses import dataclass, field
+from urllib.parse import quote, unquote
 
 import orjson
 import structlog
@@ -33,7 +34,12 @@ from scimrelay.relay.rewrite import (
     rewrite_location,
 )
 from scimrelay.relay.schemas import SchemaCache
+from scimrelay.requestlog.masking import password_values
 from scimrelay.requestlog.recorder import PendingEntry, RequestRecorder
+from scimrelay.resilience.backends import MemoryBackend
+from scimrelay.resilience.guard import Resilience
+from scimrelay.resilience.retry import Attempts
+from scimrelay.scim import limits, responses
 from scimrelay.scim.responses import (
     SCIM_MEDIA_TYPE,
     error_document,
@@ -50,18 +56,27 @@ COPIED_RESPONSE_HEADERS = ("etag", "retry-after")
 LOCATION_HEADERS = ("Location", "Content-Location")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 UNAUTHORIZED_DETAIL = "the SCIM API key is missing, invalid or revoked"
+TARGET_SAFE = bytes(range(0x21, 0x7F)).decode().replace("%", "") + "%"
 WWW_AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="scimrelay"'}
 
 
 @dataclass(slots=True)
-class _Exchange:
-    """What one relayed request collected, for the answer and the log."""
+class Exchange:
+    """The state of one relayed request, for the response and the log."""
 
     request_id: str
     integration: RuntimeIntegration | None = None
     body: bytes | None = None
     downstream: DownstreamResponse | None = None
     error: str | None = None
+    attempts: Attempts = field(default_factory=Attempts)
+    replay_of: int | None = None
+    passwords: tuple[str, ...] = ()
+
+    def secret_values(self) -> tuple[str, ...]:
+        """The integration's secrets plus the passwords this request carried."""
+        known = self.integration.secret_values if self.integration else ()
+        return known + self.passwords
 
 
 class ScimEndpoint:
@@ -72,16 +87,20 @@ class ScimEndpoint:
         client: DownstreamClient,
         schemas: SchemaCache,
         recorder: RequestRecorder,
+        resilience: Resilience | None = None,
     ) -> None:
         self.settings = settings
         self.directory = directory
         self.client = client
         self.schemas = schemas
         self.recorder = recorder
+        self.resilience = resilience or Resilience(
+            client, MemoryBackend(), settings.downstream_timeout
+        )
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
-        exchange = _Exchange(uuid.uuid4().hex)
+        exchange = Exchange(uuid.uuid4().hex)
         integration_id = request.path_params["integration_id"]
         # The tenant is known after authentication; until then it logs as null.
         structlog.contextvars.bind_contextvars(
@@ -115,21 +134,46 @@ class ScimEndpoint:
         return response
 
     async def _relay(
-        self, request: Request, integration_id: str, exchange: _Exchange
+        self, request: Request, integration_id: str, exchange: Exchange
     ) -> Response:
+        settings = self.settings
+        limits.check_headers(
+            request.scope["headers"], settings.max_headers, settings.max_header_bytes
+        )
         integration = self._authenticate(request, integration_id)
         exchange.integration = integration
         structlog.contextvars.bind_contextvars(tenant_id=integration.tenant_id)
         path, query = _downstream_target(request, integration_id)
         body = await self._read_body(request)
         exchange.body = body
-        body = await self._prepare_body(request.method, path, body, integration)
+        incoming = {
+            name: value
+            for name in FORWARDED_REQUEST_HEADERS
+            if (value := responses.clean_header_value(request.headers.get(name)))
+        }
+        downstream = await self.forward(
+            integration, (request.method, path, query, incoming, body), exchange
+        )
+        return self._answer(request, integration, downstream, exchange)
 
+    async def forward(
+        self,
+        integration: RuntimeIntegration,
+        call: tuple[str, str, str, dict[str, str], bytes | None],
+        exchange: Exchange,
+    ) -> DownstreamResponse:
+        """Send a provider's call downstream: method, path, query, headers, body."""
+        method, path, query, incoming, body = call
+        body = await self._prepare_body(method, path, body, exchange)
         url = integration.scim_url + path + (f"?{query}" if query else "")
-        headers = _outbound_headers(request, integration, exchange.request_id, body)
-        downstream = await self.client.send(request.method, url, headers, body)
-        exchange.downstream = downstream
-        return self._answer(request, integration, downstream)
+        headers = _outbound_headers(incoming, integration, exchange.request_id, body)
+        exchange.downstream = await self.resilience.send(
+            integration.id,
+            integration.policy,
+            (method, url, headers, body),
+            exchange.attempts,
+        )
+        return exchange.downstream
 
     def _authenticate(
         self, request: Request, integration_id: str
@@ -164,11 +208,13 @@ class ScimEndpoint:
         method: str,
         path: str,
         body: bytes | None,
-        integration: RuntimeIntegration,
+        exchange: Exchange,
     ) -> bytes | None:
         """Check that a body is JSON and fill in a created group's description."""
         if body is None or method not in BODY_METHODS:
             return body
+        integration = exchange.integration
+        assert integration is not None
 
         try:
             document = orjson.loads(body)
@@ -176,6 +222,8 @@ class ScimEndpoint:
             raise InvalidSyntax(
                 f"the request body is not valid JSON: {error}"
             ) from None
+        limits.check_depth(body, document, self.settings.max_json_depth)
+        exchange.passwords = password_values(document)
         if not _is_group_creation(method, path, document):
             return body
         if "description" in document:
@@ -195,25 +243,29 @@ class ScimEndpoint:
         request: Request,
         integration: RuntimeIntegration,
         downstream: DownstreamResponse,
+        exchange: Exchange,
     ) -> Response:
         status = downstream.status
-        content_type = downstream.headers.get("content-type", "")
+        if not 200 <= status <= 599:
+            raise BadGateway(
+                f"the downstream SCIM server answered the invalid status {status}"
+            )
+        content_type = (
+            responses.clean_header_value(downstream.headers.get("content-type")) or ""
+        )
         body = downstream.body
         relay_base = self._relay_base(request, integration)
         if status >= 400:
             body = normalise_error_body(status, content_type, body)
         elif body and status != 304:
-            if body.lstrip()[:1] not in (b"{", b"["):
+            if not responses.is_json_object(body):
                 raise BadGateway(_non_scim_detail(status, content_type))
             body = rewrite_body_locations(body, integration.scim_url, relay_base)
+        body = responses.scrub(body, exchange.secret_values())
 
-        headers = {
-            name: downstream.headers[name]
-            for name in COPIED_RESPONSE_HEADERS
-            if name in downstream.headers
-        }
+        headers = responses.clean_headers(downstream.headers, COPIED_RESPONSE_HEADERS)
         for name in LOCATION_HEADERS:
-            location = downstream.headers.get(name)
+            location = responses.clean_header_value(downstream.headers.get(name))
             if location:
                 headers[name] = rewrite_location(
                     location, integration.scim_url, relay_base
@@ -228,13 +280,13 @@ class ScimEndpoint:
         root = self.settings.public_url
         if root is None:
             host = request.headers.get("host") or "localhost"
-            root = f"{request.url.scheme}://{host}"
+            root = f"{request.scope['scheme']}://{host}"
         return f"{root}{BASE_PREFIX}{integration.id}"
 
     def _record(
         self,
         request: Request,
-        exchange: _Exchange,
+        exchange: Exchange,
         response: Response,
         started: float,
     ) -> None:
@@ -246,8 +298,8 @@ class ScimEndpoint:
                 time=time.time(),
                 request_id=exchange.request_id,
                 method=request.method,
-                path=request.url.path,
-                query=request.url.query,
+                path=request.scope["path"],
+                query=_query(request),
                 status=response.status_code,
                 duration_ms=(time.perf_counter() - started) * 1000,
                 client=client.host if client else None,
@@ -258,7 +310,8 @@ class ScimEndpoint:
                 error=exchange.error,
                 request_body=exchange.body,
                 response_body=bytes(response.body) if response.body else None,
-                secret_values=integration.secret_values if integration else (),
+                secret_values=exchange.secret_values(),
+                replay_of=exchange.replay_of,
             )
         )
 
@@ -266,33 +319,42 @@ class ScimEndpoint:
 def _downstream_target(request: Request, integration_id: str) -> tuple[str, str]:
     """Return the path below the integration's base and the query, as received.
 
-    The raw bytes are used so that nothing is decoded twice; empty segments are
-    collapsed and dot segments rejected, so the path cannot climb out of the
+    The raw bytes are used so that nothing is decoded twice. Empty segments are
+    collapsed and dot segments rejected, so the path stays below the
     downstream base URL.
     """
-    raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
     prefix = f"{BASE_PREFIX}{integration_id}".encode()
-    remainder = raw_path[len(prefix) :].decode("latin-1")
+    remainder = _printable(raw_path[len(prefix) :])
     segments = [segment for segment in remainder.split("/") if segment]
     if any(unquote(segment) in (".", "..") for segment in segments):
         raise ResourceNotFound("the path contains '.' or '..' segments")
 
     path = "/" + "/".join(segments) if segments else ""
-    query = request.scope.get("query_string", b"").decode("latin-1")
-    return path, query
+    return path, _query(request)
+
+
+def _query(request: Request) -> str:
+    return _printable(request.scope.get("query_string", b""))
+
+
+def _printable(raw: bytes) -> str:
+    """Percent-encode bytes that may not appear in a request target (RFC 3986 §2.1).
+
+    Everything else is kept as received, so nothing is decoded twice.
+    """
+    if all(0x21 <= byte <= 0x7E for byte in raw):
+        return raw.decode("ascii")
+    return quote(raw, safe=TARGET_SAFE)
 
 
 def _outbound_headers(
-    request: Request,
+    incoming: dict[str, str],
     integration: RuntimeIntegration,
     request_id: str,
     body: bytes | None,
 ) -> dict[str, str]:
-    headers = {
-        name: request.headers[name]
-        for name in FORWARDED_REQUEST_HEADERS
-        if name in request.headers
-    }
+    headers = dict(incoming)
     if body is not None and "content-type" not in headers:
         headers["content-type"] = SCIM_MEDIA_TYPE
     headers.update(integration.outbound_headers)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable, Mapping
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import orjson
@@ -35,7 +37,10 @@ def error_document(
 
 
 def error_response(error: ScimError, headers: dict[str, str] | None = None) -> Response:
+    """Answer a ``ScimError``, with ``Retry-After`` when it names a wait."""
     document = error_document(error.status, error.detail, error.scim_type)
+    if error.retry_after is not None:
+        headers = {**(headers or {}), "Retry-After": str(error.retry_after)}
     return Response(
         orjson.dumps(document),
         status_code=error.status,
@@ -110,3 +115,52 @@ def shorten(text: str) -> str:
     if len(cleaned) > MAX_DETAIL_LENGTH:
         cleaned = cleaned[: MAX_DETAIL_LENGTH - 3].rstrip() + "..."
     return cleaned
+
+
+def is_json_object(body: bytes) -> bool:
+    """Return whether a success body is a JSON object, as SCIM answers are."""
+    return _json_object(body) is not None
+
+
+def scrub(body: bytes, secret_values: tuple[str, ...]) -> bytes:
+    """Mask the integration's own secrets in a downstream body sent back.
+
+    A downstream that echoes request headers (debug pages do) would otherwise
+    hand the identity provider the downstream token.
+    """
+    for value in secret_values:
+        secret = value.encode()
+        if secret in body:
+            body = body.replace(secret, b"[secure]")
+    return body
+
+
+def clean_header_value(value: str | None) -> str | None:
+    """Return a downstream header value if it is printable ASCII, else None."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value or not all(" " <= character <= "~" for character in value):
+        return None
+    return value
+
+
+def clean_headers(headers: Mapping[str, str], names: Iterable[str]) -> dict[str, str]:
+    """Copy the named downstream headers whose values are well-formed."""
+    copied = {}
+    for name in names:
+        value = clean_header_value(headers.get(name))
+        if value is not None and (name != "retry-after" or _is_retry_after(value)):
+            copied[name] = value
+    return copied
+
+
+def _is_retry_after(value: str) -> bool:
+    """RFC 9110 §10.2.3: a number of seconds or an HTTP date."""
+    if value.isdigit():
+        return True
+    try:
+        parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return False
+    return True

@@ -96,10 +96,11 @@ def load_keyring(settings: Settings) -> Keyring:
             "SCIMRELAY_DATABASE_URL is set"
         )
 
-    return Keyring([_read_or_create_key_file(settings.data_dir / KEY_FILE_NAME)])
+    return Keyring(read_or_create_key_file(settings.data_dir / KEY_FILE_NAME))
 
 
-def _read_or_create_key_file(path: Path) -> bytes:
+def read_or_create_key_file(path: Path) -> list[bytes]:
+    """Return the key file's keys, newest first, creating it with one key."""
     if path.exists():
         mode = path.stat().st_mode & 0o777
         if mode & 0o077:
@@ -107,11 +108,11 @@ def _read_or_create_key_file(path: Path) -> bytes:
                 f"{path} is readable by other users (mode {mode:o}): "
                 f"run `chmod 600 {path}`"
             )
-        return parse_keys(path.read_text())[0]
+        return parse_keys(path.read_text())
 
     path.parent.mkdir(parents=True, exist_ok=True)
     key = Fernet.generate_key()
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(key + b"\n")
-    return key
+    return [key]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -120,11 +120,15 @@ class RequestLogEntry(Base):
     error: Mapped[str | None] = mapped_column(Text)
     request_body: Mapped[str | None] = mapped_column(Text)
     response_body: Mapped[str | None] = mapped_column(Text)
+    # The entry this request re-sent, for a replay from the log.
+    replay_of: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), index=True
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            "time": self.time.isoformat(),
+            "time": _as_utc(self.time).isoformat(),
             "request_id": self.request_id,
             "tenant_id": self.tenant_id,
             "integration_id": self.integration_id,
@@ -139,4 +143,33 @@ class RequestLogEntry(Base):
             "error": self.error,
             "request_body": self.request_body,
             "response_body": self.response_body,
+            "replay_of": self.replay_of,
         }
+
+
+class IntegrationPolicy(Base):
+    """An integration's rate limits, timeouts and breaker settings.
+
+    A null column means the default of
+    :class:`scimrelay.resilience.policy.Policy`.
+    """
+
+    __tablename__ = "integration_policies"
+
+    integration_id: Mapped[str] = mapped_column(
+        ForeignKey("integrations.id", ondelete="CASCADE"), primary_key=True
+    )
+    per_second: Mapped[float | None] = mapped_column(Float)
+    per_day: Mapped[int | None] = mapped_column(BigInteger)
+    connect_timeout: Mapped[float | None] = mapped_column(Float)
+    read_timeout: Mapped[float | None] = mapped_column(Float)
+    total_timeout: Mapped[float | None] = mapped_column(Float)
+    max_attempts: Mapped[int | None]
+    breaker_failures: Mapped[int | None]
+    breaker_cooldown: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[datetime]
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """Attach UTC to a time read back from SQLite, which drops the offset."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -3,18 +3,13 @@
 from alembic import context
 from sqlalchemy import Engine, text
 
-from scimrelay.ops.partitions import is_partition_name
+from scimrelay.ops.partitions import include_name
 from scimrelay.store.models import Base
 
 # Any fixed 64-bit number works; it only has to differ from other lock users.
 MIGRATION_LOCK_ID = 0x5C1A0001
 
 engine: Engine = context.config.attributes["engine"]
-
-
-def include_name(name: str | None, type_: str, _parents: object) -> bool:
-    """Leave the request log's partitions out of autogenerate's comparison."""
-    return not (type_ == "table" and name is not None and is_partition_name(name))
 
 
 with engine.begin() as connection:

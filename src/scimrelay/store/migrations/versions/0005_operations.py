@@ -14,7 +14,6 @@ Both get indexes for the request log's status filters.
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -26,17 +25,6 @@ depends_on: str | Sequence[str] | None = None
 
 DAYS_AHEAD = 7
 SEQUENCE = "request_log_id_seq"
-COLUMNS = (
-    "id, time, request_id, tenant_id, integration_id, method, path, query, "
-    "status, downstream_status, duration_ms, downstream_ms, client, error, "
-    "request_body, response_body"
-)
-CORE_INDEXES = {
-    "ix_request_log_integration_time": ["integration_id", "time"],
-    "ix_request_log_request_id": ["request_id"],
-    "ix_request_log_tenant_time": ["tenant_id", "time"],
-    "ix_request_log_time": ["time"],
-}
 FILTER_INDEXES = {
     "ix_request_log_status_time": ["status", "time"],
     "ix_request_log_integration_status_time": ["integration_id", "status", "time"],
@@ -62,9 +50,10 @@ def downgrade() -> None:
 
 
 def _partition_request_log() -> None:
-    _set_aside("request_log", "request_log_unpartitioned", CORE_INDEXES)
-    _create_log_table(partitioned=True)
-    for name, columns in {**CORE_INDEXES, **FILTER_INDEXES}.items():
+    indexes = _indexes()
+    _set_aside("request_log_unpartitioned", indexes)
+    _create_like("request_log_unpartitioned", "RANGE (time)", ("id", "time"))
+    for name, columns in {**indexes, **FILTER_INDEXES}.items():
         op.create_index(name, "request_log", columns)
     today = datetime.now(UTC).date()
     _create_partition(
@@ -77,66 +66,57 @@ def _partition_request_log() -> None:
             _quoted(_midnight(day)),
             _quoted(_midnight(day + timedelta(days=1))),
         )
-    _move_rows("request_log_unpartitioned", "request_log")
+    _move_rows("request_log_unpartitioned")
 
 
 def _unpartition_request_log() -> None:
-    indexes = {**CORE_INDEXES, **FILTER_INDEXES}
-    _set_aside("request_log", "request_log_partitioned", indexes)
-    _create_log_table(partitioned=False)
-    for name, columns in CORE_INDEXES.items():
-        op.create_index(name, "request_log", columns)
-    _move_rows("request_log_partitioned", "request_log")
+    indexes = _indexes()
+    _set_aside("request_log_partitioned", indexes)
+    _create_like("request_log_partitioned", None, ("id",))
+    for name, columns in indexes.items():
+        if name not in FILTER_INDEXES:
+            op.create_index(name, "request_log", columns)
+    _move_rows("request_log_partitioned")
 
 
-def _set_aside(table: str, new_name: str, indexes: dict[str, list[str]]) -> None:
-    """Rename a table and free its index, key and sequence names for a new one."""
+def _indexes() -> dict[str, list[str]]:
+    """Return the request log's indexes, including those of other migrations."""
+    found = sa.inspect(op.get_bind()).get_indexes("request_log")
+    return {
+        str(index["name"]): [str(column) for column in index["column_names"]]
+        for index in found
+    }
+
+
+def _set_aside(new_name: str, indexes: dict[str, list[str]]) -> None:
+    """Rename the request log and free its index, key and sequence names."""
     op.execute(f"ALTER SEQUENCE {SEQUENCE} OWNED BY NONE")
     for name in indexes:
-        op.drop_index(name, table_name=table)
-    op.rename_table(table, new_name)
+        op.drop_index(name, table_name="request_log")
+    op.rename_table("request_log", new_name)
     op.execute(
-        f"ALTER TABLE {new_name} RENAME CONSTRAINT {table}_pkey TO {new_name}_pkey"
+        f"ALTER TABLE {new_name} RENAME CONSTRAINT request_log_pkey TO {new_name}_pkey"
     )
 
 
-def _create_log_table(*, partitioned: bool) -> None:
-    primary_key = ("id", "time") if partitioned else ("id",)
-    options: dict[str, Any] = (
-        {"postgresql_partition_by": "RANGE (time)"} if partitioned else {}
+def _create_like(source: str, partition_by: str | None, key: tuple[str, ...]) -> None:
+    """Create ``request_log`` with the columns and defaults of ``source``.
+
+    Copying the columns keeps any that other migrations added to the log.
+    """
+    partitioning = f" PARTITION BY {partition_by}" if partition_by else ""
+    op.execute(
+        f"CREATE TABLE request_log (LIKE {source} INCLUDING DEFAULTS){partitioning}"
     )
-    op.create_table(
-        "request_log",
-        sa.Column(
-            "id",
-            sa.BigInteger(),
-            server_default=sa.text(f"nextval('{SEQUENCE}'::regclass)"),
-            autoincrement=False,
-            nullable=False,
-        ),
-        sa.Column("time", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("request_id", sa.String(length=64), nullable=False),
-        sa.Column("tenant_id", sa.String(length=36), nullable=True),
-        sa.Column("integration_id", sa.String(length=36), nullable=True),
-        sa.Column("method", sa.String(length=16), nullable=False),
-        sa.Column("path", sa.String(length=2048), nullable=False),
-        sa.Column("query", sa.Text(), nullable=False),
-        sa.Column("status", sa.Integer(), nullable=False),
-        sa.Column("downstream_status", sa.Integer(), nullable=True),
-        sa.Column("duration_ms", sa.Float(), nullable=False),
-        sa.Column("downstream_ms", sa.Float(), nullable=True),
-        sa.Column("client", sa.String(length=64), nullable=True),
-        sa.Column("error", sa.Text(), nullable=True),
-        sa.Column("request_body", sa.Text(), nullable=True),
-        sa.Column("response_body", sa.Text(), nullable=True),
-        sa.PrimaryKeyConstraint(*primary_key, name="request_log_pkey"),
-        **options,
+    op.execute(
+        "ALTER TABLE request_log ADD CONSTRAINT request_log_pkey "
+        f"PRIMARY KEY ({', '.join(key)})"
     )
     op.execute(f"ALTER SEQUENCE {SEQUENCE} OWNED BY request_log.id")
 
 
-def _move_rows(source: str, target: str) -> None:
-    op.execute(f"INSERT INTO {target} ({COLUMNS}) SELECT {COLUMNS} FROM {source}")
+def _move_rows(source: str) -> None:
+    op.execute(f"INSERT INTO request_log SELECT * FROM {source}")
     op.drop_table(source)
 
 

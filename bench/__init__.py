@@ -1,0 +1,1 @@
+"""Benchmark harness comparing the relay with nginx and a minimal Python proxy."""

@@ -1,0 +1,259 @@
+"""Run the relay benchmark: `python bench/run.py [options]`, or `make bench`.
+
+Starts a fixed nginx downstream, the references and the relay on loopback,
+loads each with wrk, prints the results, saves them as JSON in bench/results/
+and writes docs/benchmarks.md and docs/benchmarks.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import signal
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+if __package__ in (None, ""):
+    # Run as a script: make the repository root importable for `bench.*`.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import report
+from bench.page import write_page
+from bench.scenarios import select_scenarios
+from bench.suite import TARGET_STARTERS, SuiteOptions, run_suite
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+DEFAULT_RESULTS_DIR = REPOSITORY / "bench" / "results"
+DEFAULT_DOCS_DIR = REPOSITORY / "docs"
+# Option values that --quick sets, overriding the command line.
+QUICK_SETTINGS = {
+    "rounds": 1,
+    "duration": 2,
+    "warmup": 1,
+    "quiet_wait": 2.0,
+    "retries": 0,
+}
+
+
+def parse_arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python bench/run.py", description=__doc__.splitlines()[0]
+    )
+    _add_measurement_options(parser.add_argument_group("measurement"))
+    _add_relay_options(parser.add_argument_group("relay"))
+    _add_output_options(parser.add_argument_group("output"))
+    return parser.parse_args(argv)
+
+
+def _add_measurement_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--quick",
+        action="store_true",
+        help="one round of 2 s runs with 1 s warm-ups and no retries, for a smoke test",
+    )
+    group.add_argument(
+        "--rounds", type=int, default=3, help="rounds over all targets (default 3)"
+    )
+    group.add_argument(
+        "--duration", type=int, default=5, help="seconds per wrk run (default 5)"
+    )
+    group.add_argument(
+        "--warmup",
+        type=int,
+        default=2,
+        help="seconds of warm-up per target and scenario (default 2, 0 skips it)",
+    )
+    group.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=10.0,
+        help="max seconds to wait before each run for other processes to use "
+        "under half a core (default 10)",
+    )
+    group.add_argument(
+        "--retries",
+        type=int,
+        default=1,
+        help="extra runs allowed when other processes disturbed a run; the "
+        "least disturbed run counts (default 1)",
+    )
+    group.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="scheduling priority for the benchmark and every server it "
+        "starts, from -20 (highest, root only) to 19 (default 0)",
+    )
+    group.add_argument(
+        "--scenarios",
+        default="get,post",
+        help="comma-separated scenarios: NAME for every default concurrency "
+        "(1 and 32) or NAME-cN for one, e.g. get-c1,post (default get,post)",
+    )
+    group.add_argument(
+        "--targets",
+        default=",".join(TARGET_STARTERS),
+        help=f"comma-separated targets among {', '.join(TARGET_STARTERS)} "
+        "(default all)",
+    )
+
+
+def _add_relay_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--database-url",
+        help="SQLAlchemy URL of the relay's database, e.g. "
+        "postgresql+psycopg://postgres@127.0.0.1:5432/test (default: SQLite "
+        "in the relay's fresh data dir)",
+    )
+    group.add_argument(
+        "--relay-workers",
+        type=int,
+        default=1,
+        help="relay worker processes, passed as `serve --workers` (default 1)",
+    )
+    group.add_argument(
+        "--relay-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment variable for the relay, e.g. "
+        "SCIMRELAY_LOG_LEVEL=WARNING; repeat for several",
+    )
+    group.add_argument(
+        "--profile",
+        metavar="SCENARIOS",
+        help="after the rounds, sample the floor and the relay with py-spy "
+        "under these scenarios (same syntax as --scenarios), writing collapsed "
+        "stacks and a summary to the results folder",
+    )
+
+
+def _add_output_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--results-dir",
+        type=Path,
+        default=DEFAULT_RESULTS_DIR,
+        help="folder for the raw JSON results (default bench/results)",
+    )
+    group.add_argument(
+        "--docs-dir",
+        type=Path,
+        default=DEFAULT_DOCS_DIR,
+        help="folder for benchmarks.md and benchmarks.png (default docs)",
+    )
+    group.add_argument(
+        "--no-docs",
+        action="store_true",
+        help="print and save results without touching the docs folder",
+    )
+    group.add_argument(
+        "--keep-workdir",
+        action="store_true",
+        help="keep the temporary folder with configs and server logs",
+    )
+    group.add_argument(
+        "--report-only",
+        type=Path,
+        metavar="RESULTS_JSON",
+        help="skip measuring and rebuild the report from a saved results file",
+    )
+
+
+def suite_options(arguments: argparse.Namespace) -> SuiteOptions:
+    """Validate the command-line arguments and turn them into SuiteOptions."""
+    target_names = [name.strip() for name in arguments.targets.split(",") if name]
+    unknown = [name for name in target_names if name not in TARGET_STARTERS]
+    if unknown or not target_names:
+        raise ValueError(
+            f"invalid --targets {arguments.targets!r}; "
+            f"choose from {', '.join(TARGET_STARTERS)}"
+        )
+    if arguments.quick:
+        for name, value in QUICK_SETTINGS.items():
+            setattr(arguments, name, value)
+    counts = (arguments.rounds, arguments.duration, arguments.relay_workers)
+    if min(counts) < 1:
+        raise ValueError("--rounds, --duration and --relay-workers must be >= 1")
+    if min(arguments.warmup, arguments.quiet_wait, arguments.retries) < 0:
+        raise ValueError("--warmup, --quiet-wait and --retries must be >= 0")
+    profile_scenarios = select_scenarios(arguments.profile) if arguments.profile else []
+    return SuiteOptions(
+        target_names=target_names,
+        scenarios=select_scenarios(arguments.scenarios),
+        rounds=arguments.rounds,
+        duration_s=arguments.duration,
+        warmup_s=arguments.warmup,
+        quiet_wait_s=arguments.quiet_wait,
+        retries=arguments.retries,
+        database_url=arguments.database_url,
+        relay_workers=arguments.relay_workers,
+        relay_settings=parse_settings(arguments.relay_env),
+        nice=arguments.nice,
+        keep_workdir=arguments.keep_workdir,
+        profile_scenarios=profile_scenarios,
+        profile_dir=arguments.results_dir,
+    )
+
+
+def parse_settings(assignments: list[str]) -> dict[str, str]:
+    """Turn NAME=VALUE strings into a dict, rejecting any without a name."""
+    settings = {}
+    for assignment in assignments:
+        name, separator, value = assignment.partition("=")
+        if not separator or not name:
+            raise ValueError(f"invalid --relay-env {assignment!r}; use NAME=VALUE")
+        settings[name] = value
+    return settings
+
+
+def set_priority(nice: int) -> None:
+    """Set this process's nice value, which every server and wrk inherit."""
+    if os.getpriority(os.PRIO_PROCESS, 0) != nice:
+        os.setpriority(os.PRIO_PROCESS, 0, nice)
+
+
+def save_results(results: dict[str, object], results_dir: Path) -> Path:
+    results_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = results_dir / f"{stamp}.json"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    return path
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    # SystemExit unwinds the ExitStack, which stops every server started.
+    sys.exit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    if arguments.report_only:
+        results = json.loads(arguments.report_only.read_text())
+    else:
+        try:
+            options = suite_options(arguments)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        command = shlex.join(["python", "bench/run.py", *sys.argv[1:]])
+        try:
+            set_priority(arguments.nice)
+        except PermissionError:
+            print(f"error: --nice {arguments.nice} requires root", file=sys.stderr)
+            return 2
+        results = run_suite(options, command)
+        print(f"Raw results: {save_results(results, arguments.results_dir)}")
+    print()
+    print(report.console_report(results))
+    if not arguments.no_docs:
+        page_path, chart_path = write_page(results, arguments.docs_dir)
+        print(f"\nWrote {page_path} and {chart_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +24,7 @@ import pytest
 
 from tests.conftest import DownstreamFactory, ScimServer
 from tests.support.cluster import instance, serve_instance, shared_store_cli
+from tests.support.downstreams import recorded_request
 from tests.support.postgres import temporary_database
 from tests.support.processes import ManagedProcess
 from tests.support.relay import Cli, Relay, describe_cli
@@ -42,6 +44,7 @@ class Cluster:
     tenant_id: str
     scim: dict[str, Any]
     echo: dict[str, Any]
+    record: Path
     processes: list[ManagedProcess]
 
     def relays(self, integration: dict[str, Any] | None = None) -> list[Relay]:
@@ -67,7 +70,8 @@ def cluster(
 ) -> Iterator[Cluster]:
     require_redis()
     root = tmp_path_factory.mktemp("cluster")
-    echo = downstream_factory("echo")
+    record = root / "echo-requests.jsonl"
+    echo = downstream_factory("echo", "--record", str(record))
     with temporary_database() as database_url:
         redis = {"SCIMRELAY_REDIS_URL": "redis://127.0.0.1:6379/0"}
         cli = shared_store_cli(root, database_url, redis)
@@ -82,7 +86,7 @@ def cluster(
             ]
             processes = [start.result() for start in starts]
         try:
-            yield Cluster(cli, tenant_id, scim, echo_integration, processes)
+            yield Cluster(cli, tenant_id, scim, echo_integration, record, processes)
         finally:
             for process in processes:
                 process.stop()
@@ -140,12 +144,17 @@ def seconds_until_all(relays: list[Relay], seen: Callable[[Relay], bool]) -> flo
     return max(delays.values())
 
 
-def probe_header(relay: Relay, name: str) -> str | None:
-    """Return the value of header ``name`` that the echo downstream received."""
+def probe_header(relay: Relay, record: Path, name: str) -> str | None:
+    """Return the value of header ``name`` that the echo downstream received.
+
+    The relay masks header values in the response it returns, so the value is
+    read from the echo downstream's record of the request.
+    """
     with relay.client() as client:
         response = client.get("/Users")
-    received = {key.lower(): value for key, value in response.json()["headers"]}
-    return received.get(name.lower())
+    received = recorded_request(record, response.headers["x-request-id"])
+    headers = {key.lower(): value for key, value in received["headers"]}
+    return headers.get(name.lower())
 
 
 def test_header_change_reaches_every_instance(cluster: Cluster) -> None:
@@ -157,7 +166,7 @@ def test_header_change_reaches_every_instance(cluster: Cluster) -> None:
     )
     assert completed.returncode == 0, describe_cli(completed)
     slowest = seconds_until_all(
-        echoes, lambda relay: probe_header(relay, "X-Probe") == value
+        echoes, lambda relay: probe_header(relay, cluster.record, "X-Probe") == value
     )
 
     assert slowest < PROPAGATION_BOUND

@@ -2,8 +2,9 @@
 
 Each instance is a real ``scimrelay serve`` process. Configuration changes are
 made with the CLI against the shared database, as an operator would on any
-instance, and must reach every instance within a second. The instances also
-get ``SCIMRELAY_REDIS_URL``, the shared Redis that per-integration limits use.
+instance, and must reach every instance within a second. The instances share
+``SCIMRELAY_REDIS_URL``, so an integration's rate limit holds across them in
+total.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import signal
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,6 +23,8 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import create_engine, text
 
 from tests.conftest import DownstreamFactory, ScimServer
 from tests.support.cluster import instance, serve_instance, shared_store_cli
@@ -36,6 +40,8 @@ PROPAGATION_BOUND = 1.0
 REDIS_ADDRESS = ("127.0.0.1", 6379)
 LOAD_REQUESTS = 150
 KILL_AFTER = 40
+DAILY_BUDGET = 10
+OVER_BUDGET = 8
 
 
 @dataclass
@@ -46,6 +52,8 @@ class Cluster:
     echo: dict[str, Any]
     record: Path
     processes: list[ManagedProcess]
+    database_url: str
+    root: Path
 
     def relays(self, integration: dict[str, Any] | None = None) -> list[Relay]:
         """Return every instance, with clients for ``integration`` (default scim)."""
@@ -86,7 +94,16 @@ def cluster(
             ]
             processes = [start.result() for start in starts]
         try:
-            yield Cluster(cli, tenant_id, scim, echo_integration, record, processes)
+            yield Cluster(
+                cli,
+                tenant_id,
+                scim,
+                echo_integration,
+                record,
+                processes,
+                database_url,
+                root,
+            )
         finally:
             for process in processes:
                 process.stop()
@@ -200,6 +217,45 @@ def test_new_integration_and_revoked_key_reach_every_instance(
     assert all(status_with_key(relay, rotated["api_key"]) == 200 for relay in views)
 
 
+def stored_config_version(database_url: str) -> int:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            version = connection.scalar(text("SELECT config_version FROM store_state"))
+    finally:
+        engine.dispose()
+    return int(version)
+
+
+def loaded_config_version(relay: Relay) -> float:
+    """Return the configuration version an instance reports in its metrics."""
+    with httpx.Client(trust_env=False, timeout=10) as client:
+        text_format = client.get(f"{relay.base_url}/metrics").text
+    for family in text_string_to_metric_families(text_format):
+        for sample in family.samples:
+            if sample.name == "scimrelay_config_version":
+                return sample.value
+    return -1.0
+
+
+def test_shared_rate_limit_holds_in_total(cluster: Cluster) -> None:
+    setup = cluster.relays()[0]
+    added = setup.create_integration(cluster.echo["scim_url"], "t0ken")
+    cluster.cli.json(
+        "integration", "limits", added["id"], "--per-day", str(DAILY_BUDGET)
+    )
+    version = stored_config_version(cluster.database_url)
+    views = cluster.relays(added)
+    seconds_until_all(views, lambda relay: loaded_config_version(relay) >= version)
+
+    statuses = Counter(
+        status_with_key(views[number % INSTANCES], str(added["api_key"]))
+        for number in range(DAILY_BUDGET + OVER_BUDGET)
+    )
+
+    assert statuses == {200: DAILY_BUDGET, 429: OVER_BUDGET}
+
+
 @dataclass
 class FailoverLoad:
     """Sends requests round robin, skipping instances that stop answering."""
@@ -243,7 +299,7 @@ class FailoverLoad:
         self.failed.append(f"{number}: no instance answered")
 
 
-def test_killed_instance_leaves_others_answering(cluster: Cluster) -> None:
+def test_killed_instance_loses_no_answered_request(cluster: Cluster) -> None:
     relays = cluster.relays()
     load = FailoverLoad(relays)
     sender = threading.Thread(target=load.run, args=(LOAD_REQUESTS,))
@@ -251,11 +307,14 @@ def test_killed_instance_leaves_others_answering(cluster: Cluster) -> None:
     assert load.progress.wait(60), "the load never got going"
     cluster.processes[-1].signal(signal.SIGKILL)
     sender.join(120)
+    # A new instance on the same data folder copies the killed one's spool.
+    replacement = serve_instance(cluster.cli, cluster.root / "logs-replacement")
+    cluster.processes.append(replacement)
 
-    survivors = {rid for rid, index in load.answered if index != INSTANCES - 1}
+    answered = {rid for rid, _ in load.answered}
     by_killed = [rid for rid, index in load.answered if index == INSTANCES - 1]
     assert load.failed == []
     assert len(load.answered) == LOAD_REQUESTS
     assert by_killed, "the killed instance had answered nothing before the kill"
     assert load.down == {INSTANCES - 1}
-    assert survivors <= logged_ids(relays[0], cluster.scim["id"], survivors)
+    assert answered <= logged_ids(relays[0], cluster.scim["id"], answered)

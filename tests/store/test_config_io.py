@@ -17,11 +17,13 @@ from scimrelay.portability.export import dump, export_document
 from scimrelay.portability.importer import Importer, ImportReport, load_document
 
 TOKEN = "braze-token-5e0c2a"
-ORIGIN = "acme-origin-91f3"
-ENVIRON = {
-    "SCIMRELAY_BRAZE_TOKEN": TOKEN,
-    "SCIMRELAY_BRAZE_HEADER_X_REQUEST_ORIGIN": ORIGIN,
-}
+SECRET_VALUE = "header-secret-91f3"
+SECRET_VARIABLE = "SCIMRELAY_BRAZE_HEADER_X_API_SECRET"
+ENVIRON = {"SCIMRELAY_BRAZE_TOKEN": TOKEN, SECRET_VARIABLE: SECRET_VALUE}
+HEADERS = [
+    Header("X-Request-Origin", "acme"),
+    Header("X-Api-Secret", SECRET_VALUE, secret=True),
+]
 
 
 def add_braze(context: AppContext) -> tuple[str, str]:
@@ -32,9 +34,10 @@ def add_braze(context: AppContext) -> tuple[str, str]:
             name="Braze",
             scim_url="https://rest.example.com/scim/v2",
             token=TOKEN,
-            headers=[Header("X-Request-Origin", ORIGIN)],
+            headers=HEADERS,
         ),
     )
+    context.service.set_policy(created.integration.id, {"per_day": 5000})
     return tenant.id, created.integration.id
 
 
@@ -86,17 +89,16 @@ def test_export_writes_references_not_secrets(context: AppContext) -> None:
     text = dump(export_document(context.service))
 
     assert TOKEN not in text
-    assert ORIGIN not in text
+    assert SECRET_VALUE not in text
     integration = yaml.safe_load(text)["tenants"][0]["integrations"][0]
     assert yaml.safe_load(text)["tenants"][0]["id"] == tenant_id
     assert integration["id"] == integration_id
     assert integration["token"] == {"env": "SCIMRELAY_BRAZE_TOKEN"}
     assert integration["headers"] == [
-        {
-            "name": "X-Request-Origin",
-            "value": {"env": "SCIMRELAY_BRAZE_HEADER_X_REQUEST_ORIGIN"},
-        }
+        {"name": "X-Request-Origin", "value": "acme"},
+        {"name": "X-Api-Secret", "value": {"env": SECRET_VARIABLE}, "secret": True},
     ]
+    assert integration["limits"]["per_day"] == 5000
 
 
 def test_export_names_variables_once_each(context: AppContext) -> None:
@@ -126,10 +128,8 @@ def test_export_then_import_restores_store(context: AppContext, tmp_path: Path) 
     assert list(report.api_keys) == [integration_id]
     restored = context.service.get_integration(integration_id)
     assert restored.tenant_id == tenant_id
-    assert context.service.read_secrets(integration_id) == (
-        TOKEN,
-        [Header("X-Request-Origin", ORIGIN)],
-    )
+    assert context.service.read_secrets(integration_id) == (TOKEN, HEADERS)
+    assert context.service.get_policy(integration_id).per_day == 5000
 
 
 def test_second_import_changes_nothing(context: AppContext, tmp_path: Path) -> None:
@@ -164,7 +164,10 @@ def test_import_updates_only_changed_fields(
 
 def test_entries_without_ids_match_by_name(context: AppContext, tmp_path: Path) -> None:
     tenant_id, integration_id = add_braze(context)
-    headers = [{"name": "X-Request-Origin", "value": ORIGIN}]
+    headers = [
+        {"name": "X-Request-Origin", "value": "acme"},
+        {"name": "X-Api-Secret", "value": {"env": SECRET_VARIABLE}},
+    ]
 
     report = apply(context, document_of(integration_entry(headers=headers)), tmp_path)
 
@@ -172,6 +175,29 @@ def test_entries_without_ids_match_by_name(context: AppContext, tmp_path: Path) 
         (tenant_id, "unchanged"),
         (integration_id, "unchanged"),
     ]
+
+
+def test_limits_state_the_whole_policy(context: AppContext, tmp_path: Path) -> None:
+    _, integration_id = add_braze(context)
+    context.service.set_policy(integration_id, {"per_second": 2})
+    entry = integration_entry(id=integration_id, limits={"per_day": 100})
+
+    report = apply(context, document_of(entry), tmp_path)
+
+    policy = context.service.get_policy(integration_id)
+    assert report.changes[1].fields == ["limits"]
+    assert policy.per_day == 100
+    assert policy.per_second == 0
+
+
+def test_limit_out_of_range_names_field(context: AppContext, tmp_path: Path) -> None:
+    entry = integration_entry(limits={"per_day": -1})
+
+    with pytest.raises(SettingsError) as raised:
+        apply(context, document_of(entry), tmp_path)
+
+    assert rejected_fields(raised) == ["tenants[1].integrations[1].limits.per_day"]
+    assert context.service.list_tenants() == []
 
 
 def test_rejected_entries_store_nothing(context: AppContext, tmp_path: Path) -> None:
@@ -267,6 +293,22 @@ def test_integration_under_wrong_tenant_is_rejected(
         (
             document_of(integration_entry(headers=[{"name": "X-A", "value": 5}])),
             "tenants[1].integrations[1].headers[1].value",
+        ),
+        (
+            document_of(
+                integration_entry(
+                    headers=[{"name": "X-A", "value": "plain", "secret": True}]
+                )
+            ),
+            "tenants[1].integrations[1].headers[1].value",
+        ),
+        (
+            document_of(integration_entry(limits={"per_day": "many"})),
+            "tenants[1].integrations[1].limits.per_day",
+        ),
+        (
+            document_of(integration_entry(limits={"speed": 1})),
+            "tenants[1].integrations[1].limits.speed",
         ),
     ],
 )

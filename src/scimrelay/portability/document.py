@@ -13,25 +13,33 @@
             token: {env: BRAZE_TOKEN}
             headers:
               - name: X-Request-Origin
-                value: {file: secrets/braze-origin}
+                value: YOUR-COMPANY
+              - name: X-Api-Secret
+                value: {file: secrets/braze-secret}
+                secret: true
             group_description: Created via scimrelay for tenant {tenant_id}
             force_group_description: false
+            limits: {per_day: 5000}
 
 ``token`` must be a reference: ``{env: NAME}`` reads an environment variable
 and ``{file: PATH}`` reads a file, relative to the document's folder, without
-its final line break. A header value may be a reference or plain text. A key
-left out of an existing integration leaves that setting unchanged.
+its final line break. A header marked ``secret`` must be a reference too;
+``secret`` defaults to true for a reference and false for plain text. A key
+left out of an existing integration leaves that setting unchanged, except in
+``limits``, which states the whole policy: a limit it leaves out is reset to
+its default.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from scimrelay.errors import FieldError, SettingsError
+from scimrelay.resilience.policy import Policy
 
 FORMAT_VERSION = 1
 TENANT_KEYS = frozenset({"id", "name", "integrations"})
@@ -44,8 +52,11 @@ INTEGRATION_KEYS = frozenset(
         "headers",
         "group_description",
         "force_group_description",
+        "limits",
     }
 )
+HEADER_KEYS = frozenset({"name", "value", "secret"})
+LIMIT_KEYS = frozenset(item.name for item in fields(Policy))
 REFERENCE_HINT = "write {env: VARIABLE} or {file: PATH}"
 
 
@@ -82,6 +93,7 @@ class SecretReference:
 class HeaderSpec:
     name: str
     value: SecretReference | str = field(repr=False)
+    secret: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,7 @@ class IntegrationSpec:
     headers: list[HeaderSpec] | None
     group_description: str | None
     force_group_description: bool | None
+    limits: dict[str, float | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -218,6 +231,7 @@ def _integration(reader: _Reader, value: object, path: str) -> IntegrationSpec |
         force_group_description=reader.flag(
             item.get("force_group_description"), f"{path}.force_group_description"
         ),
+        limits=_limits(reader, item.get("limits"), f"{path}.limits"),
     )
     return spec if name and scim_url and token else None
 
@@ -228,19 +242,49 @@ def _headers(reader: _Reader, value: object, path: str) -> list[HeaderSpec] | No
 
     headers = []
     for position, entry in enumerate(reader.sequence(value, path), start=1):
-        item = reader.mapping(
-            entry, f"{path}[{position}]", frozenset({"name", "value"})
-        )
-        name = reader.text(item.get("name"), f"{path}[{position}].name")
-        raw = item.get("value")
-        header_value: SecretReference | str | None = (
-            raw
-            if isinstance(raw, str)
-            else reader.reference(raw, f"{path}[{position}].value")
-        )
-        if name is not None and header_value is not None:
-            headers.append(HeaderSpec(name, header_value))
+        header = _header(reader, entry, f"{path}[{position}]")
+        if header is not None:
+            headers.append(header)
     return headers
+
+
+def _header(reader: _Reader, value: object, path: str) -> HeaderSpec | None:
+    item = reader.mapping(value, path, HEADER_KEYS)
+    name = reader.text(item.get("name"), f"{path}.name")
+    raw = item.get("value")
+    header_value: SecretReference | str | None = (
+        raw if isinstance(raw, str) else reader.reference(raw, f"{path}.value")
+    )
+    secret = reader.flag(item.get("secret"), f"{path}.secret")
+    if secret is None:
+        secret = isinstance(header_value, SecretReference)
+    if secret and isinstance(header_value, str):
+        reader.reject(
+            f"{path}.value",
+            f"is a secret header's value in plain text: {REFERENCE_HINT}",
+        )
+        return None
+    if name is None or header_value is None:
+        return None
+    return HeaderSpec(name, header_value, secret)
+
+
+def _limits(
+    reader: _Reader, value: object, path: str
+) -> dict[str, float | None] | None:
+    if value is None:
+        return None
+
+    item = reader.mapping(value, path, LIMIT_KEYS)
+    limits: dict[str, float | None] = {}
+    for key, number in item.items():
+        if number is not None and (
+            isinstance(number, bool) or not isinstance(number, int | float)
+        ):
+            reader.reject(f"{path}.{key}", "must be a number, or null for the default")
+        elif key in LIMIT_KEYS:
+            limits[str(key)] = number
+    return limits
 
 
 def resolve(

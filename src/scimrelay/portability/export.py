@@ -1,10 +1,11 @@
 """Write the store's tenants and integrations as a configuration document.
 
-No secret is written: each token and header value becomes a reference to an
-environment variable named after its integration, such as
+No secret is written: each token and secret header value becomes a reference
+to an environment variable named after its integration, such as
 ``{env: SCIMRELAY_BRAZE_PRODUCTION_TOKEN}``, for the operator to set wherever
-the document is imported. API keys are not exported either: an integration
-created by an import gets a new key, shown once.
+the document is imported. Header values not marked secret are written as
+they are. API keys are not exported either: an integration created by an
+import gets a new key, shown once.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import yaml
 
 from scimrelay.integrations.service import IntegrationService, IntegrationView
+from scimrelay.integrations.validation import Header
 from scimrelay.portability.document import FORMAT_VERSION, SecretReference
 
 HEADER = (
@@ -29,7 +31,8 @@ def export_document(service: IntegrationService) -> dict[str, Any]:
     tenants = []
     for tenant in service.list_tenants():
         integrations = [
-            _integration(view, names) for view in service.list_integrations(tenant.id)
+            _integration(service, view, names)
+            for view in service.list_integrations(tenant.id)
         ]
         tenants.append(
             {"id": tenant.id, "name": tenant.name, "integrations": integrations}
@@ -43,23 +46,32 @@ def dump(document: dict[str, Any]) -> str:
     return HEADER + body
 
 
-def _integration(view: IntegrationView, names: _VariableNames) -> dict[str, Any]:
+def _integration(
+    service: IntegrationService, view: IntegrationView, names: _VariableNames
+) -> dict[str, Any]:
     stem = names.claim(view.name, view.id)
-    headers = [
-        {
-            "name": header,
-            "value": SecretReference("env", f"{stem}_HEADER_{_slug(header)}").to_yaml(),
-        }
-        for header in view.header_names
-    ]
+    _, headers = service.read_secrets(view.id)
     return {
         "id": view.id,
         "name": view.name,
         "scim_url": view.scim_url,
         "token": SecretReference("env", f"{stem}_TOKEN").to_yaml(),
-        "headers": headers,
+        "headers": [_header(header, stem) for header in headers],
         "group_description": view.group_description,
         "force_group_description": view.force_group_description,
+        "limits": service.get_policy(view.id).to_dict(),
+    }
+
+
+def _header(header: Header, stem: str) -> dict[str, Any]:
+    if not header.secret:
+        return {"name": header.name, "value": header.value}
+
+    variable = f"{stem}_HEADER_{_slug(header.name)}"
+    return {
+        "name": header.name,
+        "value": SecretReference("env", variable).to_yaml(),
+        "secret": True,
     }
 
 

@@ -32,6 +32,7 @@ from scimrelay.portability.document import (
     parse_document,
     resolve,
 )
+from scimrelay.resilience.policy import DEFAULT_POLICY, check_changes
 
 
 @dataclass(frozen=True)
@@ -156,28 +157,57 @@ class Importer:
         data = self._input(spec)
         existing = _find_integration(self._service, tenant, spec)
         if existing is None:
-            created = self._service.create_integration(
-                tenant.id, data, integration_id=spec.id
-            )
-            view = created.integration
-            report.changes.append(Change("integration", view.id, view.name, "created"))
-            report.api_keys[view.id] = created.key.plaintext
-            report.notices.extend(f"{spec.path}.{notice}" for notice in created.notices)
+            self._create(tenant, spec, data, report)
             return
 
         changes = self._differences(existing, data)
-        if not changes:
-            report.changes.append(
-                Change("integration", existing.id, existing.name, "unchanged")
+        if changes:
+            _, notices = self._service.update_integration(
+                existing.id, _only(data, changes)
             )
-            return
-        view, notices = self._service.update_integration(
-            existing.id, _only(data, changes)
+            report.notices.extend(f"{spec.path}.{notice}" for notice in notices)
+        if self._apply_limits(existing.id, spec.limits):
+            changes.append("limits")
+        name = self._service.get_integration(existing.id).name
+        action = "updated" if changes else "unchanged"
+        report.changes.append(Change("integration", existing.id, name, action, changes))
+
+    def _create(
+        self,
+        tenant: TenantView,
+        spec: IntegrationSpec,
+        data: IntegrationInput,
+        report: ImportReport,
+    ) -> None:
+        created = self._service.create_integration(
+            tenant.id, data, integration_id=spec.id
         )
-        report.changes.append(
-            Change("integration", view.id, view.name, "updated", changes)
-        )
-        report.notices.extend(f"{spec.path}.{notice}" for notice in notices)
+        view = created.integration
+        self._apply_limits(view.id, spec.limits)
+        report.changes.append(Change("integration", view.id, view.name, "created"))
+        report.api_keys[view.id] = created.key.plaintext
+        report.notices.extend(f"{spec.path}.{notice}" for notice in created.notices)
+
+    def _apply_limits(
+        self, integration_id: str, limits: dict[str, float | None] | None
+    ) -> bool:
+        """Set the integration's whole policy to ``limits``; return if it changed."""
+        if limits is None:
+            return False
+
+        try:
+            wanted = check_changes(DEFAULT_POLICY, limits)
+        except SettingsError as error:
+            raise SettingsError(
+                [
+                    FieldError(f"limits.{item.field}", item.message)
+                    for item in error.errors
+                ]
+            ) from None
+        if wanted == self._service.get_policy(integration_id):
+            return False
+        self._service.set_policy(integration_id, limits, reset=True)
+        return True
 
     def _input(self, spec: IntegrationSpec) -> IntegrationInput:
         """Resolve an entry's secrets; raise ``SettingsError`` if one is missing."""
@@ -195,6 +225,7 @@ class Importer:
                         errors,
                         self._environ,
                     ),
+                    header.secret,
                 )
                 for position, header in enumerate(spec.headers, start=1)
             ]
@@ -247,8 +278,8 @@ def _normalised(data: IntegrationInput) -> dict[str, object]:
     return wanted
 
 
-def _pairs(headers: list[Header]) -> list[tuple[str, str]]:
-    return [(header.name, header.value) for header in headers]
+def _pairs(headers: list[Header]) -> list[tuple[str, str, bool]]:
+    return [(header.name, header.value, header.secret) for header in headers]
 
 
 def _only(data: IntegrationInput, fields: list[str]) -> IntegrationInput:

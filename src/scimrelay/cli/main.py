@@ -8,11 +8,14 @@ import uvicorn
 from scimrelay import __version__
 from scimrelay.cli.admin import admin, announce_setup
 from scimrelay.cli.common import open_context, reports_errors
+from scimrelay.cli.config import export_config, import_config
+from scimrelay.cli.db import db
 from scimrelay.cli.integrations import integration
 from scimrelay.cli.keys import rotate_secret_key
 from scimrelay.cli.logs import logs
 from scimrelay.cli.resilience import limits, status
 from scimrelay.cli.tenants import tenant
+from scimrelay.ops.metrics import prepare_multiprocess_metrics
 
 
 @click.group()
@@ -46,6 +49,7 @@ def serve(host: str, port: int, workers: int) -> None:
     with open_context() as context:
         announce_setup(context, host, port)
 
+    prepare_multiprocess_metrics(workers)
     uvicorn.run(
         "scimrelay.app:create_app",
         factory=True,
@@ -65,6 +69,9 @@ main.add_command(tenant)
 main.add_command(integration)
 main.add_command(logs)
 main.add_command(admin)
+main.add_command(db)
+main.add_command(export_config)
+main.add_command(import_config)
 main.add_command(rotate_secret_key)
 integration.add_command(limits)
 integration.add_command(status)

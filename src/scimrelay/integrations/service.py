@@ -18,6 +18,7 @@ from scimrelay.errors import NotFoundError
 from scimrelay.integrations import validation
 from scimrelay.integrations.keys import IssuedKey, issue_key
 from scimrelay.integrations.validation import Checked, Header
+from scimrelay.ops.notify import announce_change
 from scimrelay.relay import netguard
 from scimrelay.resilience import policies
 from scimrelay.resilience.policy import DEFAULT_POLICY, Policy, check_changes
@@ -157,12 +158,20 @@ class IntegrationService:
 
     # Tenants
 
-    def create_tenant(self, name: str, *, audit: AuditHook | None = None) -> TenantView:
+    def create_tenant(
+        self,
+        name: str,
+        *,
+        tenant_id: str | None = None,
+        audit: AuditHook | None = None,
+    ) -> TenantView:
+        """Create a tenant, under ``tenant_id`` if given (to restore an export)."""
         checked = Checked()
         name = validation.check_name(name, checked)
+        tenant_id = _check_new_id(tenant_id, checked)
         checked.raise_if_rejected()
 
-        tenant = Tenant(id=str(uuid.uuid4()), name=name, created_at=_now())
+        tenant = Tenant(id=tenant_id, name=name, created_at=_now())
         with self.store.session() as session:
             session.add(tenant)
             _bump_version(session)
@@ -177,6 +186,17 @@ class IntegrationService:
         with self.store.session() as session:
             tenants = session.scalars(select(Tenant).order_by(Tenant.created_at))
             return [_tenant_view(tenant) for tenant in tenants]
+
+    def rename_tenant(self, tenant_id: str, name: str) -> TenantView:
+        checked = Checked()
+        name = validation.check_name(name, checked)
+        checked.raise_if_rejected()
+
+        with self.store.session() as session:
+            tenant = _get_tenant(session, tenant_id)
+            tenant.name = name
+            _bump_version(session)
+            return _tenant_view(tenant)
 
     def delete_tenant(self, tenant_id: str, *, audit: AuditHook | None = None) -> None:
         with self.store.session() as session:
@@ -196,9 +216,12 @@ class IntegrationService:
         tenant_id: str,
         data: IntegrationInput,
         *,
+        integration_id: str | None = None,
         audit: AuditHook | None = None,
     ) -> Created:
+        """Create an integration, under ``integration_id`` if given."""
         checked = Checked()
+        integration_id = _check_new_id(integration_id, checked)
         name = validation.check_name(data.name or "", checked)
         scim_url = validation.check_scim_url(data.scim_url or "", checked)
         self._check_address(scim_url, checked)
@@ -213,7 +236,7 @@ class IntegrationService:
         with self.store.session() as session:
             _get_tenant(session, tenant_id)
             integration = Integration(
-                id=str(uuid.uuid4()),
+                id=integration_id,
                 tenant_id=tenant_id,
                 name=name,
                 scim_url=scim_url,
@@ -512,6 +535,21 @@ def _bump_version(session: Session) -> None:
         .where(StoreState.id == 1)
         .values(config_version=StoreState.config_version + 1)
     )
+    announce_change(session)
+
+
+def _check_new_id(value: str | None, checked: Checked) -> str:
+    """Return ``value`` as a canonical UUID, or a new UUID when it is None."""
+    if value is None:
+        return str(uuid.uuid4())
+
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        checked.reject(
+            "id", f"{value!r} is not a UUID: give one such as {uuid.uuid4()}"
+        )
+        return value
 
 
 def _get_tenant(session: Session, tenant_id: str) -> Tenant:

@@ -109,6 +109,13 @@ class RequestLogEntry(Base):
     __table_args__ = (
         Index("ix_request_log_integration_time", "integration_id", "time"),
         Index("ix_request_log_tenant_time", "tenant_id", "time"),
+        Index("ix_request_log_status_time", "status", "time"),
+        Index(
+            "ix_request_log_integration_status_time",
+            "integration_id",
+            "status",
+            "time",
+        ),
     )
 
     id: Mapped[int] = mapped_column(

@@ -6,6 +6,7 @@
     ├── ConfigurationError        settings or master key unusable at start-up
     ├── SettingsError             operator input rejected; names the field and fix
     ├── NotFoundError             a tenant, integration or key the operator named
+    ├── AccessDenied              an admin's role does not allow the action
     ├── ReplayRefused             a log entry that cannot be sent again as stored
     ├── SyncError                 a directory sync could not start or go on
     │   ├── SourceError           the directory source (Google) refused or failed
@@ -71,6 +72,10 @@ class SettingsError(ScimRelayError):
 
 class NotFoundError(ScimRelayError):
     """A tenant, integration or key named by an operator does not exist."""
+
+
+class AccessDenied(ScimRelayError):
+    """An admin asked for something their role does not allow."""
 
 
 class ReplayRefused(ScimRelayError):

@@ -41,7 +41,7 @@ class ListQuery:
         return found
 
     def wanted(self) -> int:
-        """Return how many resources to answer with, within the relay's bound."""
+        """Return how many resources to return, within the relay's bound."""
         wanted = self.count if self.count is not None else DEFAULT_PAGE
         return min(wanted, MAX_COUNT)
 
@@ -105,7 +105,7 @@ def checked_page(page: DownstreamResponse) -> dict[str, Any]:
     document = json_body(page)
     if page.status != 200 or document is None:
         raise BadGateway(
-            f"the downstream answered {page.status} to a list page the relay asked for"
+            f"the downstream returned {page.status} for a list page the relay requested"
         )
     return document
 

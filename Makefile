@@ -18,6 +18,7 @@ run: $(BIN)/activate
 
 test: $(BIN)/activate
 	bash scripts/ensure-services.sh
+	bash scripts/ensure-browser.sh
 	$(BIN)/python -m pytest
 
 lint: $(BIN)/activate

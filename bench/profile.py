@@ -26,6 +26,8 @@ from bench.targets import RunContext, Target
 # Targets that run Python, so py-spy can sample them.
 PYTHON_TARGETS = ("floor", "relay")
 SAMPLE_RATE_HZ = 250
+# Path prefixes of the code under test, after PATH_PREFIX shortening.
+PROJECT_FRAMES = ("scimrelay/", "bench/")
 # Seconds between starting py-spy and starting wrk, so it is attached in time.
 ATTACH_DELAY_S = 1.0
 # Seconds py-spy may take to write its output once wrk has finished.
@@ -74,32 +76,58 @@ def profile_under_load(
     return result
 
 
-def summarize_profile(raw_path: Path, limit: int = 25) -> str:
-    """Return the top functions by inclusive and by self samples, as text."""
+def summarize_profile(raw_path: Path, limit: int = 20) -> str:
+    """Return the top packages and functions by samples, as text.
+
+    Self samples count the function on top of the stack. Inclusive samples
+    count every function on the stack, and are listed for the project's own
+    code only, because the outer frames of the server are on every stack.
+    """
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
-    total = 0
-    for line in raw_path.read_text().splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not count_text.isdigit():
-            continue
-        count = int(count_text)
-        total += count
-        # The first frame names the process and thread, not a function.
-        frames = [PATH_PREFIX.sub("(", frame) for frame in stack.split(";")[1:]]
+    for frames, count in _read_stacks(raw_path):
         for frame in set(frames):
-            inclusive[frame] += count
-        if frames:
-            own[frames[-1]] += count
+            if frame.startswith(PROJECT_FRAMES, frame.find("(") + 1):
+                inclusive[frame] += count
+        own[frames[-1]] += count
+    total = sum(own.values())
     if total == 0:
         return f"{raw_path}: no samples"
-    lines = [f"{total} samples in {raw_path.name}", "", "Inclusive:"]
-    lines += [
-        f"{count / total:7.1%}  {name}" for name, count in inclusive.most_common(limit)
+    packages: Counter[str] = Counter()
+    for frame, count in own.items():
+        packages[_package(frame)] += count
+    sections = [
+        ("Self samples by package:", packages),
+        ("Self samples by function:", own),
+        ("Inclusive samples of project functions:", inclusive),
     ]
-    lines += ["", "Self:"]
-    lines += [f"{count / total:7.1%}  {name}" for name, count in own.most_common(limit)]
+    lines = [f"{total} samples in {raw_path.name}"]
+    for title, counter in sections:
+        lines += ["", title]
+        lines += [
+            f"{count / total:7.1%}  {name}"
+            for name, count in counter.most_common(limit)
+        ]
     return "\n".join(lines)
+
+
+def _read_stacks(raw_path: Path) -> list[tuple[list[str], int]]:
+    stacks = []
+    for line in raw_path.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        # The first frame names the process and thread, not a function.
+        frames = [PATH_PREFIX.sub("(", frame) for frame in stack.split(";")[1:]]
+        if count_text.isdigit() and frames:
+            stacks.append((frames, int(count_text)))
+    return stacks
+
+
+def _package(frame: str) -> str:
+    """Return the package of "func (pkg/mod.py:1)", or "stdlib" for "(mod.py:1)"."""
+    location = frame[frame.find("(") + 1 :]
+    if "/" in location:
+        return location.split("/", 1)[0]
+    return "stdlib"
 
 
 def profile_targets(

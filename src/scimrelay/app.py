@@ -8,24 +8,24 @@ from collections.abc import AsyncIterator
 
 import structlog
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from scimrelay.adapt.adapter import Adapter
 from scimrelay.adapt.capabilities import CapabilityCache
+from scimrelay.console.mount import admin_routes
 from scimrelay.context import AppContext
 from scimrelay.logconfig import configure_logging
+from scimrelay.ops.health import HealthChecks
+from scimrelay.ops.metrics import MeteredRecorder, metrics_endpoint
+from scimrelay.ops.runtime import Operations
 from scimrelay.relay.client import DownstreamClient
 from scimrelay.relay.directory import Directory
 from scimrelay.relay.schemas import SchemaCache
-from scimrelay.requestlog.recorder import RequestRecorder
 from scimrelay.resilience import status
 from scimrelay.resilience.guard import Resilience, open_backend
 from scimrelay.resilience.policy import Policy
 from scimrelay.scim.endpoint import ScimEndpoint
 from scimrelay.settings import Settings
-from scimrelay.store.database import is_current
 
 logger = structlog.get_logger(__name__)
 
@@ -44,11 +44,19 @@ class Relay:
             allow_private=settings.allow_private_downstreams,
             max_response_bytes=settings.max_response_bytes,
         )
-        self.recorder = RequestRecorder(self.context.store, settings.data_dir / "spool")
+        self.recorder = MeteredRecorder(self.context.store, settings.data_dir / "spool")
         self.resilience = Resilience(
             self.client, open_backend(settings), settings.downstream_timeout
         )
         self.capabilities = CapabilityCache(self.client)
+        self.health = HealthChecks(self.context.store)
+        self.operations = Operations(
+            settings,
+            self.context.store,
+            self.directory,
+            self.recorder,
+            self.resilience,
+        )
         self.endpoint = ScimEndpoint(
             settings,
             self.directory,
@@ -64,9 +72,12 @@ class Relay:
         self.directory.refresh_if_changed()
         self.recorder.start()
         await self.client.start()
-        refresher = asyncio.create_task(self.directory.keep_fresh())
+        refresher = asyncio.create_task(
+            self.directory.keep_fresh(self.operations.poll_interval)
+        )
         capabilities = asyncio.create_task(self.capabilities.keep_fresh(self.directory))
         publisher = asyncio.create_task(self._publish_state())
+        self.operations.start()
         logger.info("relay started", integrations=len(self.directory))
         try:
             yield
@@ -74,6 +85,7 @@ class Relay:
             refresher.cancel()
             capabilities.cancel()
             publisher.cancel()
+            await self.operations.stop()
             await self.resilience.close()
             await self.client.close()
             self.recorder.stop()
@@ -88,20 +100,6 @@ class Relay:
         directory = status.state_directory(self.settings)
         await status.publish(self.resilience, policy_of, directory)
 
-    async def healthz(self, _request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
-    async def readyz(self, _request: Request) -> Response:
-        try:
-            current = await asyncio.to_thread(is_current, self.context.store.engine)
-        except Exception as error:
-            return JSONResponse(
-                {"status": "unavailable", "detail": type(error).__name__}, 503
-            )
-        if not current:
-            return JSONResponse({"status": "unavailable", "detail": "migrations"}, 503)
-        return JSONResponse({"status": "ok"})
-
 
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the relay's ASGI application from the environment's settings."""
@@ -109,14 +107,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
     configure_logging(settings)
     relay = Relay(settings)
     routes = [
-        Route("/healthz", relay.healthz, methods=["GET"]),
-        Route("/readyz", relay.readyz, methods=["GET"]),
+        Route("/healthz", relay.health.healthz, methods=["GET"]),
+        Route("/readyz", relay.health.readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/scim/v2/{integration_id}", relay.endpoint.handle, methods=SCIM_METHODS),
         Route(
             "/scim/v2/{integration_id}/{path:path}",
             relay.endpoint.handle,
             methods=SCIM_METHODS,
         ),
+        *admin_routes(relay.context, settings),
     ]
     app = Starlette(routes=routes, lifespan=relay.lifespan)
     app.state.relay = relay

@@ -6,6 +6,7 @@
     ├── ConfigurationError        settings or master key unusable at start-up
     ├── SettingsError             operator input rejected; names the field and fix
     ├── NotFoundError             a tenant, integration or key the operator named
+    ├── AccessDenied              an admin's role does not allow the action
     ├── ReplayRefused             a log entry that cannot be sent again as stored
     └── ScimError                 answered to the identity provider (RFC 7644 §3.12)
         ├── InvalidSyntax         400 invalidSyntax
@@ -66,6 +67,10 @@ class SettingsError(ScimRelayError):
 
 class NotFoundError(ScimRelayError):
     """A tenant, integration or key named by an operator does not exist."""
+
+
+class AccessDenied(ScimRelayError):
+    """An admin asked for something their role does not allow."""
 
 
 class ReplayRefused(ScimRelayError):

@@ -12,6 +12,7 @@ from scimrelay.errors import ConfigurationError
 
 DEFAULT_DATA_DIR = ".scimrelay"
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+DEFAULT_LOG_RETENTION_DAYS = 30
 DEFAULT_DOWNSTREAM_TIMEOUT = 25.0
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_JSON_DEPTH = 32
@@ -57,6 +58,8 @@ class Settings:
     downstream_timeout: float = DEFAULT_DOWNSTREAM_TIMEOUT
     log_format: str = "console"
     log_level: str = "INFO"
+    # Days of request log kept; 0 keeps every entry.
+    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     redis_url: Secret | None = None
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
@@ -107,6 +110,9 @@ class Settings:
                 "INFO",
                 upper=True,
             ),
+            log_retention_days=_days(
+                env, "SCIMRELAY_LOG_RETENTION_DAYS", DEFAULT_LOG_RETENTION_DAYS
+            ),
             redis_url=Secret(redis_url) if redis_url else None,
             max_response_bytes=_positive_int(
                 env, "SCIMRELAY_MAX_RESPONSE_BYTES", DEFAULT_MAX_RESPONSE_BYTES
@@ -147,6 +153,23 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
         value = 0
     if value <= 0:
         raise ConfigurationError(f"{name}={raw!r} is invalid: use a positive integer")
+    return value
+
+
+def _days(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ConfigurationError(
+            f"{name}={raw!r} is invalid: use a whole number of days, or 0 to keep "
+            "every entry"
+        )
     return value
 
 

@@ -61,3 +61,20 @@ def test_attribute_values_other_than_locations_are_kept() -> None:
 
     assert document["profileUrl"] == f"{DOWN}/Users/1"
     assert document["meta"]["location"] == f"{RELAY}/Users/1"
+
+
+def test_references_to_downstream_are_rewritten() -> None:
+    body = orjson.dumps(
+        {
+            "groups": [{"value": "g1", "$ref": f"{DOWN}/Groups/g1"}],
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+                "manager": {"value": "m1", "$ref": f"{DOWN}/Users/m1"}
+            },
+        }
+    )
+
+    document = orjson.loads(rewrite_body_locations(body, DOWN, RELAY))
+
+    manager = document["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]
+    assert document["groups"][0]["$ref"] == f"{RELAY}/Groups/g1"
+    assert manager["manager"]["$ref"] == f"{RELAY}/Users/m1"

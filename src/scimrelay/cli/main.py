@@ -6,12 +6,16 @@ import click
 import uvicorn
 
 from scimrelay import __version__
+from scimrelay.cli.admin import admin, announce_setup
 from scimrelay.cli.common import open_context, reports_errors
+from scimrelay.cli.config import export_config, import_config
+from scimrelay.cli.db import db
 from scimrelay.cli.integrations import integration
 from scimrelay.cli.keys import rotate_secret_key
 from scimrelay.cli.logs import logs
 from scimrelay.cli.resilience import limits, status
 from scimrelay.cli.tenants import tenant
+from scimrelay.ops.metrics import prepare_multiprocess_metrics
 
 
 @click.group()
@@ -41,9 +45,11 @@ def main() -> None:
 @reports_errors
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the SCIM endpoint for identity providers."""
-    with open_context():
-        pass  # Fails here, before the server starts, on bad settings or keys.
+    # Fails here, before the server starts, on bad settings or keys.
+    with open_context() as context:
+        announce_setup(context, host, port)
 
+    prepare_multiprocess_metrics(workers)
     uvicorn.run(
         "scimrelay.app:create_app",
         factory=True,
@@ -62,6 +68,10 @@ def serve(host: str, port: int, workers: int) -> None:
 main.add_command(tenant)
 main.add_command(integration)
 main.add_command(logs)
+main.add_command(admin)
+main.add_command(db)
+main.add_command(export_config)
+main.add_command(import_config)
 main.add_command(rotate_secret_key)
 integration.add_command(limits)
 integration.add_command(status)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +18,7 @@ from scimrelay.errors import NotFoundError
 from scimrelay.integrations import validation
 from scimrelay.integrations.keys import IssuedKey, issue_key
 from scimrelay.integrations.validation import Checked, Header
+from scimrelay.ops.notify import announce_change
 from scimrelay.relay import netguard
 from scimrelay.resilience import policies
 from scimrelay.resilience.policy import DEFAULT_POLICY, Policy, check_changes
@@ -42,6 +43,23 @@ class IntegrationInput:
     disabled_rules: list[str] | None = None
     provider_auth: str | None = None
     adaptation: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """A change made through the service, as an audit trail records it."""
+
+    action: str
+    target_type: str
+    target_id: str
+    target_name: str | None
+    tenant_id: str | None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+# Called inside the changing transaction, so a record and its change commit
+# together or not at all.
+AuditHook = Callable[[Session, Change], None]
 
 
 @dataclass(frozen=True)
@@ -140,15 +158,28 @@ class IntegrationService:
 
     # Tenants
 
-    def create_tenant(self, name: str) -> TenantView:
+    def create_tenant(
+        self,
+        name: str,
+        *,
+        tenant_id: str | None = None,
+        audit: AuditHook | None = None,
+    ) -> TenantView:
+        """Create a tenant, under ``tenant_id`` if given (to restore an export)."""
         checked = Checked()
         name = validation.check_name(name, checked)
+        tenant_id = _check_new_id(tenant_id, checked)
         checked.raise_if_rejected()
 
-        tenant = Tenant(id=str(uuid.uuid4()), name=name, created_at=_now())
+        tenant = Tenant(id=tenant_id, name=name, created_at=_now())
         with self.store.session() as session:
             session.add(tenant)
             _bump_version(session)
+            _notify(
+                audit,
+                session,
+                Change("tenant.create", "tenant", tenant.id, name, tenant.id),
+            )
         return _tenant_view(tenant)
 
     def list_tenants(self) -> list[TenantView]:
@@ -156,15 +187,41 @@ class IntegrationService:
             tenants = session.scalars(select(Tenant).order_by(Tenant.created_at))
             return [_tenant_view(tenant) for tenant in tenants]
 
-    def delete_tenant(self, tenant_id: str) -> None:
+    def rename_tenant(self, tenant_id: str, name: str) -> TenantView:
+        checked = Checked()
+        name = validation.check_name(name, checked)
+        checked.raise_if_rejected()
+
         with self.store.session() as session:
-            session.delete(_get_tenant(session, tenant_id))
+            tenant = _get_tenant(session, tenant_id)
+            tenant.name = name
             _bump_version(session)
+            return _tenant_view(tenant)
+
+    def delete_tenant(self, tenant_id: str, *, audit: AuditHook | None = None) -> None:
+        with self.store.session() as session:
+            tenant = _get_tenant(session, tenant_id)
+            session.delete(tenant)
+            _bump_version(session)
+            _notify(
+                audit,
+                session,
+                Change("tenant.delete", "tenant", tenant_id, tenant.name, tenant_id),
+            )
 
     # Integrations
 
-    def create_integration(self, tenant_id: str, data: IntegrationInput) -> Created:
+    def create_integration(
+        self,
+        tenant_id: str,
+        data: IntegrationInput,
+        *,
+        integration_id: str | None = None,
+        audit: AuditHook | None = None,
+    ) -> Created:
+        """Create an integration, under ``integration_id`` if given."""
         checked = Checked()
+        integration_id = _check_new_id(integration_id, checked)
         name = validation.check_name(data.name or "", checked)
         scim_url = validation.check_scim_url(data.scim_url or "", checked)
         self._check_address(scim_url, checked)
@@ -179,7 +236,7 @@ class IntegrationService:
         with self.store.session() as session:
             _get_tenant(session, tenant_id)
             integration = Integration(
-                id=str(uuid.uuid4()),
+                id=integration_id,
                 tenant_id=tenant_id,
                 name=name,
                 scim_url=scim_url,
@@ -197,10 +254,21 @@ class IntegrationService:
             )
             session.add(integration)
             _bump_version(session)
+            _notify(
+                audit,
+                session,
+                _integration_change(
+                    "integration.create", integration, {"key_id": key.key_id}
+                ),
+            )
             return Created(_integration_view(integration), key, checked.notices)
 
     def update_integration(
-        self, integration_id: str, data: IntegrationInput
+        self,
+        integration_id: str,
+        data: IntegrationInput,
+        *,
+        audit: AuditHook | None = None,
     ) -> tuple[IntegrationView, list[str]]:
         checked = Checked()
         changes: dict[str, Any] = {}
@@ -236,12 +304,24 @@ class IntegrationService:
                 setattr(integration, name, value)
             integration.updated_at = _now()
             _bump_version(session)
+            changed = {"changed": _changed_fields(data)}
+            _notify(
+                audit,
+                session,
+                _integration_change("integration.update", integration, changed),
+            )
             return _integration_view(integration), checked.notices
 
-    def delete_integration(self, integration_id: str) -> None:
+    def delete_integration(
+        self, integration_id: str, *, audit: AuditHook | None = None
+    ) -> None:
         with self.store.session() as session:
-            session.delete(_get_integration(session, integration_id))
+            integration = _get_integration(session, integration_id)
+            session.delete(integration)
             _bump_version(session)
+            _notify(
+                audit, session, _integration_change("integration.delete", integration)
+            )
 
     def get_integration(self, integration_id: str) -> IntegrationView:
         with self.store.session() as session:
@@ -304,7 +384,11 @@ class IntegrationService:
     # API keys
 
     def rotate_key(
-        self, integration_id: str, *, revoke_previous: bool = False
+        self,
+        integration_id: str,
+        *,
+        revoke_previous: bool = False,
+        audit: AuditHook | None = None,
     ) -> IssuedKey:
         """Issue a new API key; earlier keys keep working until revoked."""
         key = issue_key()
@@ -318,9 +402,15 @@ class IntegrationService:
                 ApiKey(id=key.key_id, secret_hash=key.secret_hash, created_at=now)
             )
             _bump_version(session)
+            detail = {"key_id": key.key_id, "revoke_previous": revoke_previous}
+            _notify(
+                audit, session, _integration_change("key.rotate", integration, detail)
+            )
         return key
 
-    def revoke_key(self, integration_id: str, key_id: str) -> None:
+    def revoke_key(
+        self, integration_id: str, key_id: str, *, audit: AuditHook | None = None
+    ) -> None:
         with self.store.session() as session:
             key = session.get(ApiKey, key_id)
             if key is None or key.integration_id != integration_id:
@@ -330,6 +420,27 @@ class IntegrationService:
                 )
             key.revoked_at = key.revoked_at or _now()
             _bump_version(session)
+            detail = {"key_id": key_id}
+            _notify(
+                audit,
+                session,
+                _integration_change("key.revoke", key.integration, detail),
+            )
+
+    def check_connection_settings(
+        self, scim_url: str, token: str, headers: list[Header]
+    ) -> tuple[str, str, list[Header], list[str]]:
+        """Check settings about to be tested, before or without saving them.
+
+        Returns the normalised URL, token and headers, and the notices.
+        """
+        checked = Checked()
+        url = validation.check_scim_url(scim_url, checked)
+        self._check_address(url, checked)
+        token = validation.check_token(token, checked)
+        checked_headers = validation.check_headers(headers, checked)
+        checked.raise_if_rejected()
+        return url, token, checked_headers, checked.notices
 
     # Helpers
 
@@ -353,6 +464,42 @@ class IntegrationService:
             for header in headers
         ]
         return self.keyring.encrypt(orjson.dumps(rows))
+
+
+def _notify(audit: AuditHook | None, session: Session, change: Change) -> None:
+    if audit is not None:
+        session.flush()
+        audit(session, change)
+
+
+def _integration_change(
+    action: str, integration: Integration, detail: dict[str, Any] | None = None
+) -> Change:
+    return Change(
+        action,
+        "integration",
+        integration.id,
+        integration.name,
+        integration.tenant_id,
+        detail or {},
+    )
+
+
+def _changed_fields(data: IntegrationInput) -> list[str]:
+    """Name the fields an update sets, never their values."""
+    names = (
+        "name",
+        "scim_url",
+        "token",
+        "headers",
+        "group_description",
+        "force_group_description",
+        "profile",
+        "disabled_rules",
+        "provider_auth",
+        "adaptation",
+    )
+    return [name for name in names if getattr(data, name, None) is not None]
 
 
 def _adaptation_changes(data: IntegrationInput, checked: Checked) -> dict[str, Any]:
@@ -388,6 +535,21 @@ def _bump_version(session: Session) -> None:
         .where(StoreState.id == 1)
         .values(config_version=StoreState.config_version + 1)
     )
+    announce_change(session)
+
+
+def _check_new_id(value: str | None, checked: Checked) -> str:
+    """Return ``value`` as a canonical UUID, or a new UUID when it is None."""
+    if value is None:
+        return str(uuid.uuid4())
+
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        checked.reject(
+            "id", f"{value!r} is not a UUID: give one such as {uuid.uuid4()}"
+        )
+        return value
 
 
 def _get_tenant(session: Session, tenant_id: str) -> Tenant:

@@ -2,13 +2,15 @@
 
 The request path never touches the database: it reads this cache, which a
 background task reloads whenever the store's configuration version changes.
-A change made by any process (CLI, console, API) is seen within
-``REFRESH_INTERVAL`` seconds.
+The task checks the version when woken by a change notice (see
+:mod:`scimrelay.ops.notify`) and at a fixed interval, so a change made by any
+process (CLI, console, API) is seen within that interval even without notices.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,10 +67,14 @@ class Directory:
         self._service = service
         self._integrations: dict[str, RuntimeIntegration] = {}
         self._keys: dict[str, _KeyEntry] = {}
+        self._changed = asyncio.Event()
         self.version = -1
 
     def __len__(self) -> int:
         return len(self._integrations)
+
+    def integrations(self) -> list[RuntimeIntegration]:
+        return list(self._integrations.values())
 
     def get(self, integration_id: str) -> RuntimeIntegration | None:
         return self._integrations.get(integration_id)
@@ -146,10 +152,19 @@ class Directory:
             capabilities=integration.capabilities,
         )
 
+    def wake(self) -> None:
+        """Make ``keep_fresh`` check the configuration version now."""
+        self._changed.set()
+
     async def keep_fresh(self, interval: float = REFRESH_INTERVAL) -> None:
-        """Poll the configuration version until cancelled."""
+        """Check the configuration version when woken or every ``interval`` s."""
         while True:
-            await asyncio.sleep(interval)
+            # asyncio.timeout, unlike wait_for on Python 3.11, never swallows a
+            # cancellation that arrives as the timeout expires.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(interval):
+                    await self._changed.wait()
+            self._changed.clear()
             try:
                 await asyncio.to_thread(self.refresh_if_changed)
             except Exception:

@@ -9,6 +9,8 @@ import orjson
 
 from scimrelay.relay.directory import RuntimeIntegration
 
+REFERENCE_KEYS = frozenset({"location", "$ref"})
+
 
 def rewrite_location(value: str, downstream_base: str, relay_base: str) -> str:
     """Move a downstream URL under the relay's base URL; leave others alone."""
@@ -18,10 +20,12 @@ def rewrite_location(value: str, downstream_base: str, relay_base: str) -> str:
 
 
 def rewrite_body_locations(body: bytes, downstream_base: str, relay_base: str) -> bytes:
-    """Rewrite ``meta.location`` (and Bulk ``location``) fields in a JSON body.
+    """Rewrite the downstream URLs a JSON body gives for resources.
 
-    Bodies that do not mention the downstream base URL are returned unchanged
-    without being parsed.
+    These are every ``location`` (``meta.location`` and Bulk results, RFC 7644
+    §3.7) and every ``$ref`` (members, groups and manager, RFC 7643 §2.3.7).
+    Other attributes keep their values. Bodies that do not mention the
+    downstream base URL are returned unchanged without being parsed.
     """
     if downstream_base.encode() not in body:
         return body
@@ -33,30 +37,23 @@ def rewrite_body_locations(body: bytes, downstream_base: str, relay_base: str) -
     if not isinstance(document, dict):
         return body
 
-    for resource in _resources(document):
-        meta = resource.get("meta")
-        if isinstance(meta, dict) and isinstance(meta.get("location"), str):
-            meta["location"] = rewrite_location(
-                meta["location"], downstream_base, relay_base
-            )
-        if isinstance(resource.get("location"), str):
-            resource["location"] = rewrite_location(
-                resource["location"], downstream_base, relay_base
-            )
+    _rewrite_references(document, downstream_base, relay_base)
     return orjson.dumps(document)
 
 
-def _resources(document: dict[str, Any]) -> list[dict[str, Any]]:
-    """List a resource, a ListResponse's resources and a BulkResponse's results."""
-    found = [document]
-    for key in ("Resources", "Operations"):
-        items = document.get(key)
-        if isinstance(items, list):
-            found.extend(item for item in items if isinstance(item, dict))
-    for item in document.get("Operations") or []:
-        if isinstance(item, dict) and isinstance(item.get("response"), dict):
-            found.append(item["response"])
-    return found
+def _rewrite_references(node: Any, downstream_base: str, relay_base: str) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _rewrite_references(item, downstream_base, relay_base)
+        return
+    if not isinstance(node, dict):
+        return
+
+    for key, value in node.items():
+        if key in REFERENCE_KEYS and isinstance(value, str):
+            node[key] = rewrite_location(value, downstream_base, relay_base)
+        elif isinstance(value, dict | list):
+            _rewrite_references(value, downstream_base, relay_base)
 
 
 def group_description(integration: RuntimeIntegration, display_name: str) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from scimrelay.errors import ScimError, ServiceUnavailable, TooManyRequests
+from scimrelay.ops import metrics
 from scimrelay.relay.client import DownstreamClient, DownstreamResponse
 from scimrelay.resilience import backends, breaker
 from scimrelay.resilience.backends import Admission, MemoryBackend, StateBackend
@@ -59,6 +60,8 @@ class Resilience:
         admission = await self.backend.admit(integration_id, policy, lease)
         if not admission.allowed:
             self.counters[f"refused_{admission.reason}"] += 1
+            if admission.reason in REFUSALS:
+                metrics.count_rate_limited(integration_id, str(admission.reason))
             raise _refusal(admission)
 
         total = policy.total_timeout or self.default_total
@@ -86,6 +89,7 @@ class Resilience:
         attempts: Attempts,
     ) -> None:
         self.counters["retries"] += attempts.count - 1
+        metrics.count_retry(integration_id, attempts.count - 1)
         await self.backend.record(integration_id, policy, admission, ok)
 
     async def describe(self, integration_id: str, policy: Policy) -> dict[str, Any]:

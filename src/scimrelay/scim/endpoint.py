@@ -110,8 +110,11 @@ class ScimEndpoint:
         started = time.perf_counter()
         exchange = Exchange(uuid.uuid4().hex)
         integration_id = request.path_params["integration_id"]
+        # The tenant is known after authentication; until then it logs as null.
         structlog.contextvars.bind_contextvars(
-            request_id=exchange.request_id, integration_id=integration_id
+            request_id=exchange.request_id,
+            tenant_id=None,
+            integration_id=integration_id,
         )
         try:
             response = await self._relay(request, integration_id, exchange)

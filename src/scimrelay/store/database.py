@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from importlib import resources
 from typing import Any
 
@@ -75,12 +76,22 @@ def is_current(engine: Engine) -> bool:
         return set(context.get_current_heads()) == set(script.get_heads())
 
 
+# The session of the innermost ``Store.transaction`` block, if any, and its store.
+_transaction: ContextVar[tuple[Store, Session] | None] = ContextVar(
+    "scimrelay_transaction", default=None
+)
+
+
 class Store:
     """The engine plus a session factory; one per process."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Store:
@@ -91,9 +102,28 @@ class Store:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """Yield a session that commits on success and rolls back on error."""
+        """Yield a session that commits on success and rolls back on error.
+
+        Inside a ``transaction`` block, yield that block's session instead, so
+        the block commits or rolls back everything at once.
+        """
+        active = _transaction.get()
+        if active is not None and active[0] is self:
+            yield active[1]
+            return
+
         with self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """Run every ``session`` opened in this block in one transaction."""
+        with self.session() as session:
+            token = _transaction.set((self, session))
+            try:
+                yield session
+            finally:
+                _transaction.reset(token)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -109,6 +109,13 @@ class RequestLogEntry(Base):
     __table_args__ = (
         Index("ix_request_log_integration_time", "integration_id", "time"),
         Index("ix_request_log_tenant_time", "tenant_id", "time"),
+        Index("ix_request_log_status_time", "status", "time"),
+        Index(
+            "ix_request_log_integration_status_time",
+            "integration_id",
+            "status",
+            "time",
+        ),
     )
 
     id: Mapped[int] = mapped_column(
@@ -186,3 +193,80 @@ class IntegrationPolicy(Base):
 def _as_utc(moment: datetime) -> datetime:
     """Attach UTC to a time read back from SQLite, which drops the offset."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class AdminUser(Base):
+    """A console and admin API account; a tenant admin is bound to one tenant."""
+
+    __tablename__ = "admin_users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    tenant_id: Mapped[str | None] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None]
+
+
+class AdminSession(Base):
+    """A signed-in browser: the cookie contains the token, the row its hash."""
+
+    __tablename__ = "admin_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("admin_users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class AdminToken(Base):
+    """An admin API token, stored only as a hash and found by its public id."""
+
+    __tablename__ = "admin_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("admin_users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class SetupToken(Base):
+    """The one-time link that creates the first owner account."""
+
+    __tablename__ = "admin_setup_tokens"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class AuditEvent(Base):
+    """One change or test made by an admin, recorded without any secret."""
+
+    __tablename__ = "admin_audit"
+    __table_args__ = (Index("ix_admin_audit_tenant_time", "tenant_id", "time"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
+    )
+    time: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[str | None] = mapped_column(String(36))
+    actor_email: Mapped[str] = mapped_column(String(320))
+    via: Mapped[str] = mapped_column(String(20))
+    tenant_id: Mapped[str | None] = mapped_column(String(36))
+    action: Mapped[str] = mapped_column(String(60))
+    target_type: Mapped[str] = mapped_column(String(40))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    target_name: Mapped[str | None] = mapped_column(String(320))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    client: Mapped[str | None] = mapped_column(String(64))

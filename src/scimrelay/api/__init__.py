@@ -1,0 +1,1 @@
+"""The admin API under /api/v1: JSON over the same operations as the console."""

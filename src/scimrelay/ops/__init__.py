@@ -1,0 +1,1 @@
+"""Running the relay in production: health, metrics, change notices, retention."""

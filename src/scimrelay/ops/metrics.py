@@ -1,0 +1,201 @@
+"""Prometheus metrics, and the hooks that the relay's parts call to update them.
+
+``scimrelay serve --workers N`` runs N processes, each with its own counters.
+With more than one worker, ``serve`` points ``PROMETHEUS_MULTIPROC_DIR`` at an
+empty folder before the workers start (see
+:func:`prepare_multiprocess_metrics`). prometheus-client then writes each
+process's values to files there, and ``/metrics`` adds up the files of every
+worker, whichever worker serves the scrape. prometheus-client reads the
+variable when it is first imported, so it is set in the parent process and
+inherited by the freshly spawned workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from starlette.requests import Request
+from starlette.responses import Response
+
+from scimrelay.requestlog.recorder import PendingEntry, RequestRecorder
+
+MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+UNAUTHENTICATED = "none"
+RESOURCE_TYPES = {
+    name.lower(): name
+    for name in (
+        "Users",
+        "Groups",
+        "Bulk",
+        ".search",
+        "Me",
+        "ServiceProviderConfig",
+        "Schemas",
+        "ResourceTypes",
+    )
+}
+BreakerState = Literal["closed", "half_open", "open"]
+BREAKER_STATE_VALUES: dict[BreakerState, int] = {"closed": 0, "half_open": 1, "open": 2}
+
+REQUESTS = Counter(
+    "scimrelay_requests",
+    "SCIM requests answered, by integration, method, resource type and status.",
+    ["integration", "method", "resource_type", "status"],
+)
+DOWNSTREAM_DURATION = Histogram(
+    "scimrelay_downstream_duration_seconds",
+    "Time from sending a relayed request downstream to its full answer.",
+    ["integration", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+RETRIES = Counter(
+    "scimrelay_downstream_retries",
+    "Downstream requests sent again after a failed attempt.",
+    ["integration"],
+)
+RATE_LIMITED = Counter(
+    "scimrelay_rate_limited",
+    "Requests answered 429 because an integration's rate limit was reached.",
+    ["integration", "window"],
+)
+BREAKER_STATE = Gauge(
+    "scimrelay_circuit_breaker_state",
+    "Circuit breaker state per integration: 0 closed, 1 half-open, 2 open.",
+    ["integration"],
+    multiprocess_mode="livemax",
+)
+LOG_QUEUE_DEPTH = Gauge(
+    "scimrelay_request_log_queue_depth",
+    "Request log entries waiting to be written to the store.",
+    multiprocess_mode="livesum",
+)
+LOG_LAG = Gauge(
+    "scimrelay_request_log_lag_seconds",
+    "Age of the oldest request log entry not yet written to the store.",
+    multiprocess_mode="livemax",
+)
+CONFIG_VERSION = Gauge(
+    "scimrelay_config_version",
+    "Configuration version loaded; the lowest across worker processes.",
+    multiprocess_mode="livemin",
+)
+
+
+def count_retry(integration_id: str, retries: int = 1) -> None:
+    """Count downstream requests sent again after a failed attempt."""
+    if retries > 0:
+        RETRIES.labels(integration_id).inc(retries)
+
+
+def count_rate_limited(integration_id: str, window: str) -> None:
+    """Count one request rejected by the ``per_second`` or ``per_day`` budget."""
+    RATE_LIMITED.labels(integration_id, window).inc()
+
+
+def set_breaker_state(integration_id: str, state: BreakerState) -> None:
+    """Publish the circuit breaker state of an integration."""
+    BREAKER_STATE.labels(integration_id).set(BREAKER_STATE_VALUES[state])
+
+
+def resource_type(path: str) -> str:
+    """Return the SCIM resource type a relay path addresses, or "other"."""
+    segments = [segment for segment in path.split("/") if segment]
+    # The segments are "scim", "v2", the integration id, then the resource.
+    if len(segments) < 4:
+        return "root"
+
+    return RESOURCE_TYPES.get(segments[3].lower(), "other")
+
+
+def observe_request(entry: PendingEntry) -> None:
+    """Count an answered request and its downstream duration."""
+    integration = entry.integration_id or UNAUTHENTICATED
+    REQUESTS.labels(
+        integration, entry.method, resource_type(entry.path), str(entry.status)
+    ).inc()
+    if entry.downstream_ms is not None:
+        DOWNSTREAM_DURATION.labels(integration, entry.method).observe(
+            entry.downstream_ms / 1000
+        )
+
+
+def sample_request_log(recorder: RequestRecorder) -> None:
+    LOG_QUEUE_DEPTH.set(recorder.queue_depth)
+    LOG_LAG.set(recorder.lag_seconds)
+
+
+def sample_config_version(version: int) -> None:
+    CONFIG_VERSION.set(version)
+
+
+class MeteredRecorder(RequestRecorder):
+    """A request recorder that also counts each entry in the request metrics.
+
+    Counting the very entries that the request log stores keeps the two
+    consistent: every answered request is in both, once.
+    """
+
+    def record(self, entry: PendingEntry) -> None:
+        observe_request(entry)
+        super().record(entry)
+
+
+def render() -> bytes:
+    """Return every metric in the Prometheus text format."""
+    if os.environ.get(MULTIPROC_VARIABLE):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+
+    return generate_latest(REGISTRY)
+
+
+async def metrics_endpoint(_request: Request) -> Response:
+    """Serve ``/metrics``; reading the worker files happens off the event loop."""
+    body = await asyncio.to_thread(render)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+def mark_process_stopped() -> None:
+    """Drop this process's live gauges from the multi-process figures."""
+    if os.environ.get(MULTIPROC_VARIABLE):
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+
+def prepare_multiprocess_metrics(workers: int) -> Path | None:
+    """Set up the metrics folder that worker processes share, if there are several.
+
+    An operator's own ``PROMETHEUS_MULTIPROC_DIR`` is emptied of old values
+    and kept. Otherwise, for two workers or more, a temporary folder is made,
+    exported to the workers' environment and removed when this process exits.
+    """
+    configured = os.environ.get(MULTIPROC_VARIABLE)
+    if configured:
+        folder = Path(configured)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+        return folder
+    if workers < 2:
+        return None
+
+    folder = Path(tempfile.mkdtemp(prefix="scimrelay-metrics-"))
+    os.environ[MULTIPROC_VARIABLE] = str(folder)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder

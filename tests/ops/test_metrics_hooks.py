@@ -1,0 +1,95 @@
+"""The metric hooks that the relay's parts call, read back in this process."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from prometheus_client import REGISTRY
+
+from scimrelay.ops import metrics
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_retry_hook_counts_per_integration() -> None:
+    before = sample("scimrelay_downstream_retries_total", integration="hook-a")
+
+    metrics.count_retry("hook-a")
+    metrics.count_retry("hook-a")
+
+    after = sample("scimrelay_downstream_retries_total", integration="hook-a")
+    assert after == before + 2
+
+
+def test_rate_limit_hook_counts_per_window() -> None:
+    name = "scimrelay_rate_limited_total"
+    before = sample(name, integration="hook-b", window="day")
+
+    metrics.count_rate_limited("hook-b", "day")
+
+    assert sample(name, integration="hook-b", window="day") == before + 1
+    assert sample(name, integration="hook-b", window="second") == 0
+
+
+@pytest.mark.parametrize(
+    ("state", "value"), [("open", 2), ("half_open", 1), ("closed", 0)]
+)
+def test_breaker_hook_sets_state(state: metrics.BreakerState, value: int) -> None:
+    metrics.set_breaker_state("hook-c", state)
+
+    assert sample("scimrelay_circuit_breaker_state", integration="hook-c") == value
+    assert 'scimrelay_circuit_breaker_state{integration="hook-c"}' in (
+        metrics.render().decode()
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/scim/v2/abc", "root"),
+        ("/scim/v2/abc/", "root"),
+        ("/scim/v2/abc/Users", "Users"),
+        ("/scim/v2/abc/users/42", "Users"),
+        ("/scim/v2/abc//Groups/7", "Groups"),
+        ("/scim/v2/abc/.search", ".search"),
+        ("/scim/v2/abc/ServiceProviderConfig", "ServiceProviderConfig"),
+        ("/scim/v2/abc/Secrets", "other"),
+    ],
+)
+def test_resource_type_from_path(path: str, expected: str) -> None:
+    assert metrics.resource_type(path) == expected
+
+
+def test_operator_metrics_folder_is_emptied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "counter_123.db").write_bytes(b"stale")
+    (tmp_path / "keep.txt").write_text("not a metrics file")
+    monkeypatch.setenv(metrics.MULTIPROC_VARIABLE, str(tmp_path))
+
+    folder = metrics.prepare_multiprocess_metrics(workers=1)
+
+    assert folder == tmp_path
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["keep.txt"]
+
+
+def test_single_worker_needs_no_metrics_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(metrics.MULTIPROC_VARIABLE, raising=False)
+
+    assert metrics.prepare_multiprocess_metrics(workers=1) is None
+    assert metrics.MULTIPROC_VARIABLE not in os.environ
+
+
+def test_workers_get_a_new_metrics_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(metrics.MULTIPROC_VARIABLE, raising=False)
+
+    folder = metrics.prepare_multiprocess_metrics(workers=2)
+
+    assert folder is not None
+    assert folder.is_dir()
+    assert os.environ[metrics.MULTIPROC_VARIABLE] == str(folder)
+    assert list(folder.iterdir()) == []

@@ -1,0 +1,26 @@
+"""Operational settings read from the environment."""
+
+from __future__ import annotations
+
+import pytest
+
+from scimrelay.errors import ConfigurationError
+from scimrelay.settings import DEFAULT_LOG_RETENTION_DAYS, Settings
+
+
+@pytest.mark.parametrize(
+    ("raw", "days"), [("", DEFAULT_LOG_RETENTION_DAYS), ("0", 0), ("7", 7)]
+)
+def test_log_retention_days_parsed(raw: str, days: int) -> None:
+    settings = Settings.from_env({"SCIMRELAY_LOG_RETENTION_DAYS": raw})
+
+    assert settings.log_retention_days == days
+
+
+@pytest.mark.parametrize("raw", ["-1", "seven", "1.5"])
+def test_invalid_log_retention_names_variable(raw: str) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        Settings.from_env({"SCIMRELAY_LOG_RETENTION_DAYS": raw})
+
+    assert "SCIMRELAY_LOG_RETENTION_DAYS" in str(raised.value)
+    assert "0 to keep every entry" in str(raised.value)

@@ -9,7 +9,6 @@ request is queued for the request log.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote
@@ -39,6 +38,7 @@ from scimrelay.relay.rewrite import (
     rewrite_location,
 )
 from scimrelay.relay.schemas import SchemaCache
+from scimrelay.requestid import new_request_id
 from scimrelay.requestlog.masking import password_values
 from scimrelay.requestlog.recorder import PendingEntry, RequestRecorder
 from scimrelay.resilience.backends import MemoryBackend
@@ -108,7 +108,7 @@ class ScimEndpoint:
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
-        exchange = Exchange(uuid.uuid4().hex)
+        exchange = Exchange(new_request_id())
         integration_id = request.path_params["integration_id"]
         structlog.contextvars.bind_contextvars(
             request_id=exchange.request_id, integration_id=integration_id

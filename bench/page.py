@@ -25,6 +25,8 @@ TARGET_DESCRIPTIONS = {
         "headers but has no auth, no request log and no URL rewriting, so its "
         "cost is the floor under any Python relay on this stack."
     ),
+    "floor-granian": "the same floor proxy served by granian (uvloop).",
+    "floor-httpx": "the same floor proxy forwarding with an httpx `AsyncClient`.",
     "relay": (
         "`scimrelay serve` with a fresh data dir, one tenant and one integration "
         "created through the CLI: API key auth, the downstream token, two custom "

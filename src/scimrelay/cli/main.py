@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import click
-import uvicorn
 
 from scimrelay import __version__
 from scimrelay.cli.common import open_context, reports_errors
@@ -43,6 +42,8 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the SCIM endpoint for identity providers."""
     with open_context():
         pass  # Fails here, before the server starts, on bad settings or keys.
+
+    import uvicorn  # Only `serve` needs it; other commands start faster.
 
     uvicorn.run(
         "scimrelay.app:create_app",

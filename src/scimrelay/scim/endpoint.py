@@ -278,9 +278,12 @@ class ScimEndpoint:
         if status >= 400:
             body = normalise_error_body(status, content_type, body)
         elif body and status != 304:
-            if not responses.is_json_object(body):
+            document = responses.json_object(body)
+            if document is None:
                 raise BadGateway(_non_scim_detail(status, content_type))
-            body = rewrite_body_locations(body, integration.scim_url, relay_base)
+            body = rewrite_body_locations(
+                body, integration.scim_url, relay_base, document
+            )
         body = responses.scrub(body, exchange.secret_values())
 
         headers = responses.clean_headers(downstream.headers, COPIED_RESPONSE_HEADERS)

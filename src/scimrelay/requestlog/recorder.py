@@ -30,7 +30,7 @@ from scimrelay.store.models import RequestLogEntry
 
 logger = structlog.get_logger(__name__)
 
-BATCH_SIZE = 1000
+BATCH_SIZE = 5000
 FLUSH_INTERVAL = 0.2
 RETRY_DELAY = 1.0
 INSERT = insert(RequestLogEntry)

@@ -2,11 +2,11 @@
 
 Usage: python bench/requestlog_throughput.py [--records N] [--database-url URL]
 
-Records N realistic entries (a GET with a 1.6 kB response body) as fast as
-one thread can, the way the request path does, and reports the rate at which
-they are spooled, the rate at which the writer thread stores them, the
-largest lag seen while it did, and checks that every record reached the
-store. Without --database-url the store is SQLite in a temporary folder;
+Records N entries like a relayed GET (with a 1.7 kB SCIM user as the
+response body) as fast as one thread can, the way the request path does. It
+reports the rate at which they are spooled and the rate at which the writer
+thread stores them, with the largest lag seen. It fails unless every record
+reached the store. Without --database-url the store is SQLite in a temporary folder;
 PostgreSQL needs an empty database on a server you started, e.g.
 postgresql+psycopg://postgres@127.0.0.1:5432/bench.
 """
@@ -23,6 +23,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import orjson
 from sqlalchemy import func, select
 
 from scimrelay.requestid import new_request_id
@@ -31,7 +32,21 @@ from scimrelay.settings import Settings
 from scimrelay.store.database import Store
 from scimrelay.store.models import RequestLogEntry
 
-BODY = (Path(__file__).resolve().parent / "fixtures.py").read_bytes()[:1600]
+USER = {
+    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+    "id": "2819c223-7f76-453a-919d-413861904646",
+    "userName": "bjensen@example.com",
+    "name": {"familyName": "Jensen", "givenName": "Barbara"},
+    "emails": [
+        {"value": f"bjensen{number}@example.com", "type": "work"}
+        for number in range(30)
+    ],
+    "meta": {
+        "resourceType": "User",
+        "location": "http://127.0.0.1:8080/scim/v2/integration/Users/2819c223",
+    },
+}
+BODY = orjson.dumps(USER)
 SECRETS = ("downstream-token-0123456789", "header-value-one", "header-value-two")
 MAX_SECONDS = 300.0
 

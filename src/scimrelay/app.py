@@ -109,8 +109,8 @@ class RelayApp(Starlette):
     """Starlette with a direct path for SCIM requests.
 
     A request to ``/scim/v2/{integration_id}[/...]`` with a SCIM method goes
-    straight to the endpoint, which answers every error itself; routing and
-    Starlette's middleware add nothing to it. Everything else, including a
+    straight to the endpoint, which turns every error into a SCIM response, so
+    Starlette's routing and middleware are skipped. Everything else, including a
     mounted application (``root_path``), goes through Starlette's routes.
     """
 

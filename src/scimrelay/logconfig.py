@@ -42,6 +42,8 @@ class NamedBytesLogger(structlog.BytesLogger):
 
 
 class NamedBytesLoggerFactory:
+    """A factory for structlog: ``get_logger(name)`` gets a NamedBytesLogger."""
+
     def __init__(self, file: BinaryIO) -> None:
         self._file = file
 

@@ -208,11 +208,11 @@ class RequestRecorder:
         )
 
     def _write(self, records: list[dict[str, Any]], dedupe: bool) -> bool:
-        """Insert one batch in one transaction; False if the store failed.
+        """Insert one batch in one transaction; return False if the store failed.
 
-        ``dedupe`` skips request ids already stored: needed for an ended
-        process's spool and after a failed write, whose commit may have
-        reached the store; records spooled and written once need no check.
+        ``dedupe`` skips request ids already stored. An ended process's spool
+        needs it, and so does a retry, because the failed write may have
+        committed. Records spooled and written once need no check.
         """
         try:
             with self._store.engine.begin() as connection:

@@ -29,6 +29,7 @@ from scimrelay.resilience.guard import Resilience, open_backend
 from scimrelay.resilience.policy import Policy
 from scimrelay.scim.endpoint import BASE_PREFIX, ScimEndpoint
 from scimrelay.settings import Settings
+from scimrelay.sync.scheduler import SyncScheduler
 
 logger = structlog.get_logger(__name__)
 
@@ -70,6 +71,9 @@ class Relay:
             self.resilience,
             Adapter(self.client, self.capabilities),
         )
+        self.scheduler = SyncScheduler.for_relay(
+            self.context, self.directory, self.endpoint
+        )
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
@@ -79,6 +83,7 @@ class Relay:
         refresher = asyncio.create_task(
             self.directory.keep_fresh(self.operations.poll_interval)
         )
+        self.scheduler.start()
         capabilities = asyncio.create_task(self.capabilities.keep_fresh(self.directory))
         publisher = asyncio.create_task(self._publish_state())
         self.operations.start()
@@ -87,6 +92,7 @@ class Relay:
             yield
         finally:
             refresher.cancel()
+            await self.scheduler.stop()
             capabilities.cancel()
             publisher.cancel()
             await self.operations.stop()

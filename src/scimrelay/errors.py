@@ -8,6 +8,11 @@
     ├── NotFoundError             a tenant, integration or key the operator named
     ├── AccessDenied              an admin's role does not allow the action
     ├── ReplayRefused             a log entry that cannot be sent again as stored
+    ├── SyncError                 a directory sync could not start or go on
+    │   ├── SourceError           the directory source (Google) refused or failed
+    │   ├── SyncBusy              another run of the integration holds the lease
+    │   ├── DownstreamUnavailable the downstream went away in the middle of a run
+    │   └── DownstreamRejected    the downstream refused one object's change
     └── ScimError                 answered to the identity provider (RFC 7644 §3.12)
         ├── InvalidSyntax         400 invalidSyntax
         ├── InvalidValue          400 invalidValue
@@ -169,3 +174,28 @@ class ServiceUnavailable(ScimError):
 
 class GatewayTimeout(ScimError):
     status = 504
+
+
+class SyncError(ScimRelayError):
+    """A directory sync could not start, or could not go on."""
+
+
+class SourceError(SyncError):
+    """The directory source refused a request or could not be read."""
+
+
+class SyncBusy(SyncError):
+    """Another run of the same integration holds the sync lease."""
+
+
+class DownstreamUnavailable(SyncError):
+    """The downstream SCIM server became unreachable during a run."""
+
+
+class DownstreamRejected(SyncError):
+    """The downstream returned an error for one object's change."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(f"the downstream returned {status}: {detail}")
+        self.status = status
+        self.detail = detail

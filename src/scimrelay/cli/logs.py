@@ -52,7 +52,8 @@ def logs(
         print_json(entries)
         return
     rows = [_row(entry) for entry in entries]
-    print_table(rows, ["TIME", "METHOD", "STATUS", "DOWNSTREAM", "MS", "PATH"])
+    headings = ["TIME", "METHOD", "STATUS", "DOWNSTREAM", "MS", "PATH", "SOURCE"]
+    print_table(rows, headings)
 
 
 def _row(entry: dict[str, Any]) -> list[str]:
@@ -64,6 +65,7 @@ def _row(entry: dict[str, Any]) -> list[str]:
         str(entry["downstream_status"] or "-"),
         f"{entry['duration_ms']:.1f}",
         target,
+        entry.get("source") or "-",
     ]
 
 

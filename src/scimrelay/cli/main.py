@@ -13,6 +13,8 @@ from scimrelay.cli.integrations import integration
 from scimrelay.cli.keys import rotate_secret_key
 from scimrelay.cli.logs import logs
 from scimrelay.cli.resilience import limits, status
+from scimrelay.cli.sources import source
+from scimrelay.cli.sync import sync
 from scimrelay.cli.tenants import tenant
 from scimrelay.ops.metrics import prepare_multiprocess_metrics
 
@@ -73,6 +75,8 @@ main.add_command(admin)
 main.add_command(db)
 main.add_command(export_config)
 main.add_command(import_config)
+main.add_command(source)
+main.add_command(sync)
 main.add_command(rotate_secret_key)
 integration.add_command(limits)
 integration.add_command(status)

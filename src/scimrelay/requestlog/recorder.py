@@ -56,6 +56,7 @@ class PendingEntry:
     request_body: bytes | None = None
     response_body: bytes | None = None
     secret_values: tuple[str, ...] = field(default=(), repr=False)
+    source: str | None = None
     replay_of: int | None = None
     applied_rules: list[str] | None = None
     original_request_body: bytes | None = None
@@ -85,6 +86,7 @@ class PendingEntry:
             "original_request_body": mask_body(
                 self.original_request_body, self.secret_values
             ),
+            "source": self.source,
         }
 
 

@@ -138,6 +138,8 @@ class RequestLogEntry(Base):
     response_body: Mapped[str | None] = mapped_column(Text)
     applied_rules: Mapped[list[str] | None] = mapped_column(JSON)
     original_request_body: Mapped[str | None] = mapped_column(Text)
+    # Who sent the request: None for identity providers, "sync:google" for a sync.
+    source: Mapped[str | None] = mapped_column(String(32))
     # The entry this request re-sent, for a replay from the log.
     replay_of: Mapped[int | None] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), index=True
@@ -161,6 +163,7 @@ class RequestLogEntry(Base):
             "error": self.error,
             "request_body": self.request_body,
             "response_body": self.response_body,
+            "source": self.source,
             "replay_of": self.replay_of,
             "applied_rules": self.applied_rules or [],
             "original_request_body": self.original_request_body,

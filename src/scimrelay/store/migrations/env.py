@@ -5,6 +5,7 @@ from sqlalchemy import Engine, text
 
 from scimrelay.ops.partitions import include_name
 from scimrelay.store.models import Base
+from scimrelay.sync import models as sync_models  # noqa: F401 - registers tables
 
 # Any fixed 64-bit number works; it only has to differ from other lock users.
 MIGRATION_LOCK_ID = 0x5C1A0001

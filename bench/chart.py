@@ -20,6 +20,8 @@ COLORS = {
     "nginx": "#2ca02c",
     "floor": "#1f77b4",
     "relay": "#d62728",
+    "floor-granian": "#9467bd",
+    "floor-httpx": "#8c564b",
 }
 BAR_GROUP_WIDTH = 0.8
 

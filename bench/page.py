@@ -8,6 +8,8 @@ from typing import Any
 from bench import report
 from bench.chart import write_chart
 
+# Hand-written analysis of the latest run, included in the generated page.
+NOTES_PATH = Path(__file__).resolve().parent / "notes.md"
 TARGET_DESCRIPTIONS = {
     "direct": (
         "wrk sends requests straight to the downstream, with the downstream "
@@ -25,6 +27,8 @@ TARGET_DESCRIPTIONS = {
         "headers but has no auth, no request log and no URL rewriting, so its "
         "cost is the floor under any Python relay on this stack."
     ),
+    "floor-granian": "the same floor proxy served by granian (uvloop).",
+    "floor-httpx": "the same floor proxy forwarding with an httpx `AsyncClient`.",
     "relay": (
         "`scimrelay serve` with a fresh data dir, one tenant and one integration "
         "created through the CLI: API key auth, the downstream token, two custom "
@@ -38,6 +42,7 @@ def render_page(results: dict[str, Any], chart_name: str) -> str:
     sections = [
         _introduction(),
         _results(results, chart_name),
+        _notes(),
         _targets(results),
         _method(results),
         _machine(results),
@@ -131,6 +136,11 @@ def _targets(results: dict[str, Any]) -> str:
         "locations.",
     ]
     return "\n".join(lines)
+
+
+def _notes() -> str:
+    """Return the maintained analysis in bench/notes.md, placed after the results."""
+    return NOTES_PATH.read_text().strip() if NOTES_PATH.exists() else ""
 
 
 def _method(results: dict[str, Any]) -> str:

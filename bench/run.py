@@ -23,7 +23,7 @@ if __package__ in (None, ""):
 from bench import report
 from bench.page import write_page
 from bench.scenarios import select_scenarios
-from bench.suite import TARGET_STARTERS, SuiteOptions, run_suite
+from bench.suite import DEFAULT_TARGETS, TARGET_STARTERS, SuiteOptions, run_suite
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 DEFAULT_RESULTS_DIR = REPOSITORY / "bench" / "results"
@@ -95,9 +95,9 @@ def _add_measurement_options(group: argparse._ArgumentGroup) -> None:
     )
     group.add_argument(
         "--targets",
-        default=",".join(TARGET_STARTERS),
+        default=",".join(DEFAULT_TARGETS),
         help=f"comma-separated targets among {', '.join(TARGET_STARTERS)} "
-        "(default all)",
+        f"(default {','.join(DEFAULT_TARGETS)})",
     )
 
 

@@ -25,6 +25,8 @@ from bench.targets import (
     TargetStarter,
     direct_target,
     start_downstream,
+    start_floor_granian,
+    start_floor_httpx,
     start_floor_proxy,
     start_nginx_proxy,
 )
@@ -36,7 +38,12 @@ TARGET_STARTERS: dict[str, TargetStarter] = {
     "nginx": start_nginx_proxy,
     "floor": start_floor_proxy,
     "relay": start_relay,
+    # Not run by default: the server and client comparison behind the choice
+    # of uvicorn and aiohttp (`--targets floor,floor-granian,floor-httpx`).
+    "floor-granian": start_floor_granian,
+    "floor-httpx": start_floor_httpx,
 }
+DEFAULT_TARGETS = ("direct", "nginx", "floor", "relay")
 
 
 # Relay settings whose values are left out of the results.

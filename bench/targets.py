@@ -103,6 +103,24 @@ def start_nginx_proxy(context: RunContext) -> Target:
 
 def start_floor_proxy(context: RunContext) -> Target:
     """Start the minimal Python pass-through proxy: the floor under the relay."""
+    return _start_floor(context, "floor", "Python floor proxy", {})
+
+
+def start_floor_granian(context: RunContext) -> Target:
+    """The floor proxy served by granian instead of uvicorn, for the comparison."""
+    settings = {"FLOOR_SERVER": "granian"}
+    return _start_floor(context, "floor-granian", "floor on granian", settings)
+
+
+def start_floor_httpx(context: RunContext) -> Target:
+    """The floor proxy forwarding with httpx instead of aiohttp, for the comparison."""
+    settings = {"FLOOR_CLIENT": "httpx"}
+    return _start_floor(context, "floor-httpx", "floor with httpx", settings)
+
+
+def _start_floor(
+    context: RunContext, name: str, label: str, settings: dict[str, str]
+) -> Target:
     port = free_port()
     command = [
         sys.executable,
@@ -111,20 +129,21 @@ def start_floor_proxy(context: RunContext) -> Target:
         context.downstream_scim_url,
         REFERENCE_PREFIX,
     ]
-    environment = {"FLOOR_HEADERS": json.dumps(fixtures.downstream_headers())}
-    process = start_process(
-        context.stack, "floor", command, context.log_dir, environment
-    )
+    environment = {
+        "FLOOR_HEADERS": json.dumps(fixtures.downstream_headers()),
+        **settings,
+    }
+    process = start_process(context.stack, name, command, context.log_dir, environment)
     scim_base_url = f"http://{LOOPBACK}:{port}{REFERENCE_PREFIX}"
     # The floor has no health endpoint, so readiness is a full round trip.
     wait_until_ready(
         process,
         fixtures.user_location(scim_base_url),
-        context.log_dir / "floor.log",
+        context.log_dir / f"{name}.log",
     )
     return Target(
-        name="floor",
-        label="Python floor proxy",
+        name=name,
+        label=label,
         scim_base_url=scim_base_url,
         location_base_url=context.downstream_scim_url,
         headers=_reference_client_headers(),

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import structlog
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from scimrelay.adapt.adapter import Adapter
 from scimrelay.adapt.capabilities import CapabilityCache
@@ -24,13 +27,14 @@ from scimrelay.relay.schemas import SchemaCache
 from scimrelay.resilience import status
 from scimrelay.resilience.guard import Resilience, open_backend
 from scimrelay.resilience.policy import Policy
-from scimrelay.scim.endpoint import ScimEndpoint
+from scimrelay.scim.endpoint import BASE_PREFIX, ScimEndpoint
 from scimrelay.settings import Settings
 from scimrelay.sync.scheduler import SyncScheduler
 
 logger = structlog.get_logger(__name__)
 
 SCIM_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+SCIM_METHOD_SET = frozenset(SCIM_METHODS)
 
 
 class Relay:
@@ -107,6 +111,39 @@ class Relay:
         await status.publish(self.resilience, policy_of, directory)
 
 
+class RelayApp(Starlette):
+    """Starlette with a direct path for SCIM requests.
+
+    A request to ``/scim/v2/{integration_id}[/...]`` with a SCIM method goes
+    straight to the endpoint, which turns every error into a SCIM response, so
+    Starlette's routing and middleware are skipped. Everything else, including a
+    mounted application (``root_path``), goes through Starlette's routes.
+    """
+
+    scim_handler: Callable[[Request], Awaitable[Response]]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        integration_id = _scim_integration(scope)
+        if integration_id is None:
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self
+        scope["path_params"] = {"integration_id": integration_id}
+        response = await self.scim_handler(Request(scope, receive))
+        await response(scope, receive, send)
+
+
+def _scim_integration(scope: Scope) -> str | None:
+    """Return the integration id of a SCIM request for the direct path, or None."""
+    if scope["type"] != "http" or scope.get("root_path"):
+        return None
+    path: str = scope["path"]
+    if not path.startswith(BASE_PREFIX) or scope["method"] not in SCIM_METHOD_SET:
+        return None
+    integration_id = path[len(BASE_PREFIX) :].partition("/")[0]
+    return integration_id or None
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the relay's ASGI application from the environment's settings."""
     settings = settings or Settings.from_env()
@@ -124,6 +161,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ),
         *admin_routes(relay.context, settings),
     ]
-    app = Starlette(routes=routes, lifespan=relay.lifespan)
+    app = RelayApp(routes=routes, lifespan=relay.lifespan)
+    app.scim_handler = relay.endpoint.handle
     app.state.relay = relay
     return app

@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, BinaryIO
 
+import orjson
 import structlog
 
 from scimrelay.settings import Settings
@@ -28,8 +29,34 @@ def _redact(
     return event
 
 
+class NamedBytesLogger(structlog.BytesLogger):
+    """A logger that writes rendered lines straight to a binary file, with a name.
+
+    structlog's own events skip the standard library's logging: one render and
+    one write per line, which matters for the line logged per downstream call.
+    """
+
+    def __init__(self, file: BinaryIO, name: str) -> None:
+        super().__init__(file)
+        self.name = name
+
+
+class NamedBytesLoggerFactory:
+    """A factory for structlog: ``get_logger(name)`` gets a NamedBytesLogger."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self._file = file
+
+    def __call__(self, *args: Any) -> NamedBytesLogger:
+        return NamedBytesLogger(self._file, str(args[0]) if args else "")
+
+
+def _encode(_logger: Any, _name: str, text: str) -> bytes:
+    return text.encode("utf-8", "backslashreplace")
+
+
 def configure_logging(settings: Settings) -> None:
-    """Route structlog and the standard library's logging to one renderer."""
+    """Render structlog's events directly and the standard library's the same way."""
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -38,8 +65,13 @@ def configure_logging(settings: Settings) -> None:
         _redact,
     ]
     renderer: Any
+    direct: list[Any]
     if settings.log_format == "json":
         renderer = structlog.processors.JSONRenderer()
+        direct = [
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(serializer=_json_line),
+        ]
         shared.append(structlog.processors.format_exc_info)
     else:
         # Plain tracebacks: a rich traceback would print local variables,
@@ -47,10 +79,11 @@ def configure_logging(settings: Settings) -> None:
         renderer = structlog.dev.ConsoleRenderer(
             exception_formatter=structlog.dev.plain_traceback, colors=False
         )
+        direct = [renderer, _encode]
 
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
+        processors=[*shared, *direct],
+        logger_factory=NamedBytesLoggerFactory(sys.stderr.buffer),
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelName(settings.log_level)
         ),
@@ -76,3 +109,7 @@ def configure_logging(settings: Settings) -> None:
     # would print; Alembic's start-up chatter is left out.
     logging.getLogger("uvicorn.access").disabled = True
     logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _json_line(event: Any, **_options: Any) -> bytes:
+    return orjson.dumps(event, default=str)

@@ -295,45 +295,53 @@ class Front:
     async def listing(
         self, scope: Scope, path: str, query: str
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
-        options = self.options
         params = parse_qsl(query, keep_blank_values=True)
         cursor = next((v for k, v in params if k == "cursor"), None)
+        offset = int(cursor) if cursor else 0
+        upstream_query = urlencode(self.upstream_params(params, offset))
+        status, payload, headers = await self.forward(
+            scope, "GET", path, upstream_query, b""
+        )
+        if status != 200:
+            return status, payload, headers
+
+        document = json.loads(payload)
+        if self.options.list_404 and not document.get("Resources"):
+            return _json(404, scim_error(404, "no resources found"))
+        if self.options.cursor_only:
+            document.pop("startIndex", None)
+            end = offset + len(document.get("Resources", []))
+            if end < document["totalResults"]:
+                document["nextCursor"] = str(end)
+        return _json(200, document)
+
+    def upstream_params(
+        self, params: list[tuple[str, str]], offset: int
+    ) -> list[tuple[str, str]]:
+        """Drop, cap or translate list parameters as this server's limits say."""
+        options = self.options
         kept = [
             (k, v)
             for k, v in params
-            if k.lower() not in ("cursor",)
+            if k != "cursor"
             and not (options.no_filter and k == "filter")
-            and not (options.ignore_paging and k.lower() in ("startindex", "count"))
+            and k.lower() not in ("startindex", "count")
         ]
-        count = next((int(v) for k, v in kept if k.lower() == "count"), None)
+        paging = {
+            k.lower(): v for k, v in params if k.lower() in ("startindex", "count")
+        }
+        count = int(paging["count"]) if "count" in paging else None
         if options.max_results:
             count = min(count or options.max_results, options.max_results)
-            kept = [(k, v) for k, v in kept if k.lower() != "count"] + [
-                ("count", str(count))
-            ]
         if options.cursor_only:
-            offset = int(cursor) if cursor else 0
-            count = count or 10
-            kept = [(k, v) for k, v in kept if k.lower() != "count"] + [
-                ("startIndex", str(offset + 1)),
-                ("count", str(count)),
-            ]
+            return [*kept, ("startIndex", str(offset + 1)), ("count", str(count or 10))]
         if options.ignore_paging:
-            kept.append(("count", "100000"))
-        status, payload, headers = await self.forward(
-            scope, "GET", path, urlencode(kept), b""
-        )
-        document = json.loads(payload) if status == 200 else None
-        if document is None:
-            return status, payload, headers
-        if options.list_404 and not document.get("Resources"):
-            return _json(404, scim_error(404, "no resources found"))
-        if options.cursor_only:
-            offset = int(cursor) if cursor else 0
-            document.pop("startIndex", None)
-            if offset + len(document.get("Resources", [])) < document["totalResults"]:
-                document["nextCursor"] = str(offset + len(document["Resources"]))
-        return _json(200, document)
+            return [*kept, ("count", "100000")]
+        if "startindex" in paging:
+            kept.append(("startIndex", paging["startindex"]))
+        if count is not None:
+            kept.append(("count", str(count)))
+        return kept
 
     async def forward(
         self, scope: Scope, method: str, path: str, query: str, body: bytes

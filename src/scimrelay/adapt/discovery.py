@@ -12,7 +12,7 @@ from typing import Any
 
 from scimrelay.adapt.capabilities import Capabilities
 from scimrelay.adapt.exchange import list_response
-from scimrelay.adapt.pagination import MAX_COUNT
+from scimrelay.adapt.listing import MAX_COUNT
 from scimrelay.adapt.schemas import (
     ENTERPRISE_SCHEMA,
     GROUP_SCHEMA,

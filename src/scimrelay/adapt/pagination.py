@@ -12,15 +12,13 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 import structlog
 
 from scimrelay.adapt.capabilities import Capabilities
 from scimrelay.adapt.exchange import (
-    LIST_SCHEMA,
     Call,
     Sender,
     json_body,
@@ -28,55 +26,29 @@ from scimrelay.adapt.exchange import (
     made_response,
 )
 from scimrelay.adapt.filters import matches, parse_filter
+from scimrelay.adapt.listing import (
+    DEFAULT_PAGE,
+    MAX_COUNT,
+    ListQuery,
+    base_key,
+    checked_page,
+    is_list,
+    page_of,
+    project,
+    query_params,
+    resources_of,
+    same_list,
+    with_paging,
+    without_projection,
+)
 from scimrelay.adapt.schemas import resource_schema
 from scimrelay.adapt.settings import Adaptation
-from scimrelay.errors import BadGateway, InvalidValue, TooManyResults
+from scimrelay.errors import TooManyResults
 from scimrelay.relay.client import DownstreamResponse
 
 logger = structlog.get_logger(__name__)
 
-MAX_COUNT = 1000
-DEFAULT_PAGE = 100
 CURSOR_CACHE = 2048
-PROJECTION = frozenset({"attributes", "excludedattributes"})
-ALWAYS_RETURNED = frozenset({"id", "schemas", "meta"})
-
-
-@dataclass
-class ListQuery:
-    """The provider's list parameters, read once."""
-
-    others: list[tuple[str, str]] = field(default_factory=list)
-    filter: str | None = None
-    start: int = 1
-    count: int | None = None
-
-    @classmethod
-    def parse(cls, query: str) -> ListQuery:
-        found = cls()
-        for name, value in parse_qsl(query, keep_blank_values=True):
-            lowered = name.lower()
-            if lowered == "filter":
-                found.filter = value
-            elif lowered == "startindex":
-                found.start = max(1, _integer(name, value))
-            elif lowered == "count":
-                found.count = max(0, _integer(name, value))
-            elif lowered != "cursor":
-                found.others.append((name, value))
-        return found
-
-    def wanted(self) -> int:
-        """Return how many resources to answer with, within the relay's bound."""
-        wanted = self.count if self.count is not None else DEFAULT_PAGE
-        return min(wanted, MAX_COUNT)
-
-
-def _integer(name: str, value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidValue(f"{name}={value!r} is not an integer") from None
 
 
 class Paginator:
@@ -145,10 +117,10 @@ class Paginator:
             logger.info("downstream answered 404 to a list query; answering empty")
             return made_response(200, list_response([], 0, query.start))
         document = json_body(first)
-        if first.status != 200 or document is None or not _is_list(document):
+        if first.status != 200 or document is None or not is_list(document):
             return first
 
-        resources, total, offset = _page_of(document, query.start)
+        resources, total, offset = page_of(document, query.start)
         wanted = query.count
         skip = max(0, query.start - offset)
         if skip or (wanted is not None and len(resources) > wanted):
@@ -158,7 +130,7 @@ class Paginator:
         elif wanted and len(resources) < min(wanted, total - query.start + 1):
             resources = await self._fill(call, send, query, resources, total)
         answer = list_response(resources, total, query.start)
-        if _same_list(document, answer):
+        if same_list(document, answer):
             return first
         return made_response(200, answer)
 
@@ -180,13 +152,13 @@ class Paginator:
             page = await send(
                 "GET",
                 call.path,
-                _with_paging(query, start, wanted - len(resources)),
+                with_paging(query, start, wanted - len(resources)),
                 None,
             )
             document = json_body(page)
             if page.status != 200 or document is None:
                 break
-            more, _total, _offset = _page_of(document, start)
+            more, _total, _offset = page_of(document, start)
             if not more:
                 break
             resources.extend(more[: wanted - len(resources)])
@@ -219,7 +191,7 @@ class Paginator:
                 continue
             total += 1
             if total >= query.start and len(found) < wanted:
-                found.append(_project(resource, query.others))
+                found.append(project(resource, query.others))
         logger.info("filtered in the relay", scanned=scanned, matched=total)
         return made_response(200, list_response(found, total, query.start))
 
@@ -240,7 +212,7 @@ class Paginator:
                 found.append(resource)
                 if len(found) >= wanted:
                     break
-        total = self._totals.get((call.integration.id, _base(query)), len(found))
+        total = self._totals.get((call.integration.id, base_key(query)), len(found))
         return made_response(
             200, list_response(found, max(total, len(found)), query.start)
         )
@@ -255,7 +227,7 @@ class Paginator:
     ) -> AsyncIterator[Any]:
         """Yield the downstream's resources from index ``start`` on, page by page."""
         page_size = min(capabilities.max_results or DEFAULT_PAGE, MAX_COUNT)
-        keep = query.others if capabilities.filter else _without_projection(query)
+        keep = query.others if capabilities.filter else without_projection(query)
         base = ListQuery(keep, query.filter if capabilities.filter else None)
         if capabilities.cursor_only:
             async for item in self._walk_cursors(call, send, base, page_size, start):
@@ -264,10 +236,10 @@ class Paginator:
         index = start
         while True:
             page = await send(
-                "GET", call.path, _with_paging(base, index, page_size), None
+                "GET", call.path, with_paging(base, index, page_size), None
             )
-            document = _checked(page)
-            resources, total, offset = _page_of(document, index)
+            document = checked_page(page)
+            resources, total, offset = page_of(document, index)
             resources = resources[index - offset :]
             for resource in resources:
                 yield resource
@@ -284,12 +256,18 @@ class Paginator:
         start: int,
     ) -> AsyncIterator[Any]:
         """Walk RFC 9865 cursors, starting from the nearest one remembered."""
-        key = (call.integration.id, _base(base))
+        key = (call.integration.id, base_key(base))
         index, cursor = self._nearest(key, start)
         while True:
-            params = [*_params(base), ("cursor", cursor), ("count", str(page_size))]
-            document = _checked(await send("GET", call.path, urlencode(params), None))
-            resources = _resources(document)
+            params = [
+                *query_params(base),
+                ("cursor", cursor),
+                ("count", str(page_size)),
+            ]
+            document = checked_page(
+                await send("GET", call.path, urlencode(params), None)
+            )
+            resources = resources_of(document)
             if isinstance(document.get("totalResults"), int):
                 if len(self._totals) >= CURSOR_CACHE:
                     self._totals.clear()
@@ -316,89 +294,3 @@ class Paginator:
         self._cursors.move_to_end((*key, index))
         while len(self._cursors) > CURSOR_CACHE:
             self._cursors.popitem(last=False)
-
-
-def _params(query: ListQuery) -> list[tuple[str, str]]:
-    params = list(query.others)
-    if query.filter is not None:
-        params.append(("filter", query.filter))
-    return params
-
-
-def _with_paging(query: ListQuery, start: int, count: int) -> str:
-    params = [*_params(query), ("startIndex", str(start)), ("count", str(count))]
-    return urlencode(params)
-
-
-def _base(query: ListQuery) -> str:
-    return urlencode(_params(query))
-
-
-def _without_projection(query: ListQuery) -> list[tuple[str, str]]:
-    return [
-        (name, value) for name, value in query.others if name.lower() not in PROJECTION
-    ]
-
-
-def _is_list(document: dict[str, Any]) -> bool:
-    """Tell a ListResponse (RFC 7644 §3.4.2) from other JSON, left as it is."""
-    schemas = document.get("schemas")
-    listed = isinstance(schemas, list) and LIST_SCHEMA in schemas
-    return listed or "Resources" in document or "totalResults" in document
-
-
-def _resources(document: dict[str, Any]) -> list[Any]:
-    found = document.get("Resources")
-    return found if isinstance(found, list) else []
-
-
-def _page_of(document: dict[str, Any], requested: int) -> tuple[list[Any], int, int]:
-    """Return a page's resources, the total and the index of its first resource."""
-    resources = _resources(document)
-    total = document.get("totalResults")
-    offset = document.get("startIndex")
-    if not isinstance(offset, int) or offset < 1:
-        offset = requested
-    if not isinstance(total, int) or total < 0:
-        total = offset - 1 + len(resources)
-    if resources and len(resources) >= total:
-        offset = 1
-    return resources, total, offset
-
-
-def _checked(page: DownstreamResponse) -> dict[str, Any]:
-    document = json_body(page)
-    if page.status != 200 or document is None:
-        raise BadGateway(
-            f"the downstream answered {page.status} to a list page the relay asked for"
-        )
-    return document
-
-
-def _same_list(original: dict[str, Any], answer: dict[str, Any]) -> bool:
-    """Tell whether the downstream's ListResponse already had the right shape."""
-    return all(original.get(key) == value for key, value in answer.items())
-
-
-def _project(resource: dict[str, Any], others: list[tuple[str, str]]) -> dict[str, Any]:
-    """Apply ``attributes``/``excludedAttributes`` by top-level name (§3.4.2.5)."""
-    for name, value in others:
-        names = {_top(part) for part in value.split(",") if part.strip()}
-        if name.lower() == "attributes":
-            resource = {
-                key: item
-                for key, item in resource.items()
-                if key.lower() in names | ALWAYS_RETURNED
-            }
-        elif name.lower() == "excludedattributes":
-            resource = {
-                key: item for key, item in resource.items() if key.lower() not in names
-            }
-    return resource
-
-
-def _top(part: str) -> str:
-    part = part.strip()
-    if part.lower().startswith("urn:"):
-        return part.rpartition(":")[0].lower()
-    return part.split(".")[0].lower()

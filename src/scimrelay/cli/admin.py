@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+import orjson
 
 from scimrelay.admin.access import OWNER, TENANT_ADMIN, system_actor
 from scimrelay.admin.operations import Admin
@@ -78,6 +79,12 @@ def announce_setup(context: AppContext, host: str, port: int) -> None:
     if ":" in shown_host:
         shown_host = f"[{shown_host}]"
     base = context.settings.public_url or f"http://{shown_host}:{port}"
+    link = f"{base}/admin/setup?token={token}"
+    if context.settings.log_format == "json":
+        # One JSON object, so that the output stays parseable as JSON lines.
+        event = {"event": "no admin account exists yet", "setup_link": link}
+        click.echo(orjson.dumps({**event, "level": "warning"}).decode())
+        return
     click.echo("No admin account exists yet. Open this link once to create the owner:")
-    click.echo(f"  {base}/admin/setup?token={token}")
+    click.echo(f"  {link}")
     click.echo("Or run: scimrelay admin create EMAIL")

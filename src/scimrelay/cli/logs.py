@@ -17,7 +17,6 @@ from scimrelay.cli.common import (
     reports_errors,
 )
 from scimrelay.logconfig import configure_logging
-from scimrelay.requestlog.replay import replay
 from scimrelay.store.models import RequestLogEntry
 
 
@@ -79,6 +78,10 @@ def replay_command(entry_id: int, force: bool, as_json: bool) -> None:
     """Send a logged request downstream again, linked to the original entry."""
     with open_context() as context:
         configure_logging(context.settings)  # Log lines go to stderr, not stdout.
+        # Imported here: the relay's request path is slow to import and
+        # only this command needs it.
+        from scimrelay.requestlog.replay import replay
+
         result = asyncio.run(replay(context, entry_id, force=force))
     if as_json:
         print_json(result.to_dict())

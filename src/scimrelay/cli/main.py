@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import click
-import uvicorn
 
 from scimrelay import __version__
 from scimrelay.cli.admin import admin, announce_setup
@@ -50,6 +49,8 @@ def serve(host: str, port: int, workers: int) -> None:
     # Fails here, before the server starts, on bad settings or keys.
     with open_context() as context:
         announce_setup(context, host, port)
+
+    import uvicorn  # Only `serve` needs it; other commands start faster.
 
     prepare_multiprocess_metrics(workers)
     uvicorn.run(

@@ -19,21 +19,29 @@ def rewrite_location(value: str, downstream_base: str, relay_base: str) -> str:
     return value
 
 
-def rewrite_body_locations(body: bytes, downstream_base: str, relay_base: str) -> bytes:
+def rewrite_body_locations(
+    body: bytes,
+    downstream_base: str,
+    relay_base: str,
+    document: dict[str, Any] | None = None,
+) -> bytes:
     """Rewrite the downstream URLs a JSON body gives for resources.
 
     These are every ``location`` (``meta.location`` and Bulk results, RFC 7644
     §3.7) and every ``$ref`` (members, groups and manager, RFC 7643 §2.3.7).
     Other attributes keep their values. Bodies that do not mention the
     downstream base URL are returned unchanged without being parsed.
+    ``document``, the body already parsed by the caller, is used (and changed)
+    instead of parsing the body again.
     """
     if downstream_base.encode() not in body:
         return body
 
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return body
+    if document is None:
+        try:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return body
     if not isinstance(document, dict):
         return body
 

@@ -3,8 +3,9 @@
 The request path masks an entry and appends it to the local spool
 (:mod:`scimrelay.requestlog.spool`) before the answer is sent: a write to the
 page cache, no database round trip. A writer thread fsyncs the spool in
-batches and copies its records to the store, skipping request ids already
-there. A store that is locked, slow or down only delays the copy; a process
+batches and copies its records to the store with one multi-row insert per
+batch, skipping request ids already there when a write may have been
+repeated. A store that is locked, slow or down only delays the copy; a process
 killed at any moment leaves its records for the next one to copy.
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 
 import orjson
 import structlog
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from scimrelay.requestlog import spool
@@ -29,9 +30,10 @@ from scimrelay.store.models import RequestLogEntry
 
 logger = structlog.get_logger(__name__)
 
-BATCH_SIZE = 1000
+BATCH_SIZE = 5000
 FLUSH_INTERVAL = 0.2
 RETRY_DELAY = 1.0
+INSERT = insert(RequestLogEntry)
 
 
 @dataclass(slots=True)
@@ -110,6 +112,8 @@ class RequestRecorder:
         )
         self._appended = 0
         self._oldest_pending: float | None = None
+        self._unstored: list[tuple[dict[str, Any], int]] = []
+        self._retrying = False
         self.written = 0
 
     @property
@@ -124,8 +128,9 @@ class RequestRecorder:
         return 0.0 if oldest is None else max(0.0, time.time() - oldest)
 
     def record(self, entry: PendingEntry) -> None:
-        """Mask and spool one entry; it is on disk when this returns."""
-        self._spool.append(orjson.dumps(entry.to_row()) + b"\n")
+        """Mask and spool one entry; it is in the file when this returns."""
+        row = entry.to_row()
+        self._spool.append(orjson.dumps(row) + b"\n", row)
         self._appended += 1
         if self._oldest_pending is None:
             self._oldest_pending = entry.time
@@ -171,11 +176,16 @@ class RequestRecorder:
     def _copy_own(self) -> bool:
         """Copy this process's new spool records; return False if the store failed."""
         self._spool.sync()
-        records = self._spool.read_new()
-        if records and not self._write(records):
-            return False
-        self._spool.commit()
-        self.written += len(records)
+        self._unstored.extend(self._spool.take_new())
+        while self._unstored:
+            batch = self._unstored[:BATCH_SIZE]
+            if not self._write([record for record, _size in batch], self._retrying):
+                self._retrying = True
+                return False
+            del self._unstored[:BATCH_SIZE]
+            self._spool.commit(sum(size for _record, size in batch))
+            self.written += len(batch)
+        self._retrying = False
         self._oldest_pending = None if not self.queue_depth else self._oldest_pending
         self._spool.rotate_if_done()
         return True
@@ -186,17 +196,32 @@ class RequestRecorder:
             self._spool.root, self._spool.directory
         ):
             records = spool.read_directory(directory)
-            while not self._write(records):
+            while not self._write_all(records):
                 if self._stopping.wait(RETRY_DELAY):
                     return
             logger.info("request log entries recovered", entries=len(records))
             spool.remove_directory(directory, lock_fd)
 
-    def _write(self, records: list[dict[str, Any]]) -> bool:
-        """Insert the records not yet stored, in batches; False if the store failed."""
+    def _write_all(self, records: list[dict[str, Any]]) -> bool:
+        """Store an ended process's records, skipping those already stored."""
+        return all(
+            self._write(records[start : start + BATCH_SIZE], dedupe=True)
+            for start in range(0, len(records), BATCH_SIZE)
+        )
+
+    def _write(self, records: list[dict[str, Any]], dedupe: bool) -> bool:
+        """Insert one batch in one transaction; return False if the store failed.
+
+        ``dedupe`` skips request ids already stored. An ended process's spool
+        needs it, and so does a retry, because the failed write may have
+        committed. Records spooled and written once need no check.
+        """
         try:
-            for start in range(0, len(records), BATCH_SIZE):
-                self._insert(records[start : start + BATCH_SIZE])
+            with self._store.engine.begin() as connection:
+                if dedupe:
+                    records = _not_stored(connection, records)
+                if records:
+                    connection.execute(INSERT, [_row(record) for record in records])
         except SQLAlchemyError as error:
             logger.error(
                 "request log write failed; entries stay in the spool",
@@ -206,21 +231,19 @@ class RequestRecorder:
             return False
         return True
 
-    def _insert(self, batch: list[dict[str, Any]]) -> None:
-        ids = [record["request_id"] for record in batch]
-        with self._store.session() as session:
-            stored = set(
-                session.scalars(
-                    select(RequestLogEntry.request_id).where(
-                        RequestLogEntry.request_id.in_(ids)
-                    )
-                )
+
+def _not_stored(
+    connection: Connection, records: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    ids = [record["request_id"] for record in records]
+    stored = set(
+        connection.scalars(
+            select(RequestLogEntry.request_id).where(
+                RequestLogEntry.request_id.in_(ids)
             )
-            rows = [
-                _row(record) for record in batch if record["request_id"] not in stored
-            ]
-            if rows:
-                session.execute(insert(RequestLogEntry), rows)
+        )
+    )
+    return [record for record in records if record["request_id"] not in stored]
 
 
 def _row(record: dict[str, Any]) -> dict[str, Any]:

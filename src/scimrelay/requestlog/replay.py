@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import quote
@@ -23,6 +22,7 @@ from scimrelay.errors import NotFoundError, ReplayRefused, ScimError
 from scimrelay.relay.client import DownstreamClient
 from scimrelay.relay.directory import Directory, RuntimeIntegration
 from scimrelay.relay.schemas import SchemaCache
+from scimrelay.requestid import new_request_id
 from scimrelay.requestlog.masking import MASK
 from scimrelay.requestlog.recorder import PendingEntry, RequestRecorder
 from scimrelay.resilience.guard import Resilience, open_backend
@@ -119,7 +119,7 @@ async def _send(
     directory = Directory(context.service)
     schemas = SchemaCache(client)
     endpoint = ScimEndpoint(settings, directory, client, schemas, recorder, resilience)
-    exchange = Exchange(uuid.uuid4().hex, integration, replay_of=original.id)
+    exchange = Exchange(new_request_id(), integration, replay_of=original.id)
     body = original.request_body.encode() if original.request_body else None
     exchange.body = body
     await client.start()

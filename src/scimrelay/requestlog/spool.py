@@ -30,7 +30,6 @@ logger = structlog.get_logger(__name__)
 LOCK_NAME = "lock"
 SEGMENT_SUFFIX = ".jsonl"
 ROTATE_BYTES = 4 * 1024 * 1024
-READ_BYTES = 8 * 1024 * 1024
 
 
 class Spool:
@@ -48,20 +47,34 @@ class Spool:
         self._number = 0
         self._fd = self._open_segment(self._number)
         self._dirty = False
-        self._pending = 0
+        self._new: list[tuple[dict[str, Any], int]] = []
         self.offset = 0
 
     @property
     def segment(self) -> Path:
         return _segment_path(self.directory, self._number)
 
-    def append(self, line: bytes) -> None:
-        """Append one record line; called on the request path, never blocks long."""
+    def append(self, line: bytes, record: dict[str, Any]) -> None:
+        """Append one record line; called on the request path, never blocks long.
+
+        The record is also kept in memory, with the line's size, until
+        ``take_new`` hands it to the writer: the writer never reads the file
+        back, which it only does for the spools of ended processes.
+        """
         with self._mutex:
-            view = memoryview(line)
-            while view:
-                view = view[os.write(self._fd, view) :]
+            written = os.write(self._fd, line)
+            if written != len(line):
+                view = memoryview(line)[written:]
+                while view:
+                    view = view[os.write(self._fd, view) :]
             self._dirty = True
+            self._new.append((record, len(line)))
+
+    def take_new(self) -> list[tuple[dict[str, Any], int]]:
+        """Return the records appended since the last call, with their sizes."""
+        with self._mutex:
+            new, self._new = self._new, []
+        return new
 
     def sync(self) -> None:
         """Flush appended records to disk (called by the writer, in batches)."""
@@ -69,15 +82,9 @@ class Spool:
             self._dirty = False
             os.fsync(self._fd)
 
-    def read_new(self) -> list[dict[str, Any]]:
-        """Return the complete records after ``offset``; ``commit`` moves past them."""
-        records, self._pending = _read_from(self.segment, self.offset, READ_BYTES)
-        return records
-
-    def commit(self) -> None:
-        """Mark the records returned by ``read_new`` as stored."""
-        self.offset += self._pending
-        self._pending = 0
+    def commit(self, size: int) -> None:
+        """Mark the next ``size`` bytes of appended records as stored."""
+        self.offset += size
 
     def rotate_if_done(self) -> None:
         """Start a new segment once the current one is large and fully stored."""

@@ -2,7 +2,7 @@
 
 With Redis the state is read from Redis. Without it, each relay process
 writes its in-process state to ``<data dir>/state/resilience-<pid>.json``
-once a second, and the CLI reads the files of processes still running.
+once a second when it changed, and the CLI reads the files of processes still running.
 """
 
 from __future__ import annotations
@@ -43,24 +43,33 @@ async def publish(
         return
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{FILE_PREFIX}{os.getpid()}.json"
+    written = None
     try:
         while True:
-            await _write(path, backend, policy_of)
+            document = await _document(backend, policy_of)
+            if document != written:
+                await asyncio.to_thread(_write, path, document)
+                written = document
             await asyncio.sleep(interval)
     finally:
         path.unlink(missing_ok=True)
 
 
-async def _write(
-    path: Path, backend: MemoryBackend, policy_of: Callable[[str], Policy | None]
-) -> None:
+async def _document(
+    backend: MemoryBackend, policy_of: Callable[[str], Policy | None]
+) -> bytes:
     states = {}
     for key in backend.integration_ids():
         policy = policy_of(key)
         if policy is not None:
             states[key] = await backend.describe(key, policy)
+    return orjson.dumps({"pid": os.getpid(), "states": states})
+
+
+def _write(path: Path, document: bytes) -> None:
+    """Replace the state file, in a thread: file writes stay off the event loop."""
     temporary = path.with_suffix(".tmp")
-    temporary.write_bytes(orjson.dumps({"pid": os.getpid(), "states": states}))
+    temporary.write_bytes(document)
     os.replace(temporary, path)
 
 

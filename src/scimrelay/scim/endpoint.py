@@ -9,7 +9,6 @@ request is queued for the request log.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote
@@ -39,6 +38,7 @@ from scimrelay.relay.rewrite import (
     rewrite_location,
 )
 from scimrelay.relay.schemas import SchemaCache
+from scimrelay.requestid import new_request_id
 from scimrelay.requestlog.masking import password_values
 from scimrelay.requestlog.recorder import PendingEntry, RequestRecorder
 from scimrelay.resilience.backends import MemoryBackend
@@ -108,7 +108,7 @@ class ScimEndpoint:
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
-        exchange = Exchange(uuid.uuid4().hex)
+        exchange = Exchange(new_request_id())
         integration_id = request.path_params["integration_id"]
         # The tenant is known after authentication; until then it logs as null.
         structlog.contextvars.bind_contextvars(
@@ -281,9 +281,12 @@ class ScimEndpoint:
         if status >= 400:
             body = normalise_error_body(status, content_type, body)
         elif body and status != 304:
-            if not responses.is_json_object(body):
+            document = responses.json_object(body)
+            if document is None:
                 raise BadGateway(_non_scim_detail(status, content_type))
-            body = rewrite_body_locations(body, integration.scim_url, relay_base)
+            body = rewrite_body_locations(
+                body, integration.scim_url, relay_base, document
+            )
         body = responses.scrub(body, exchange.secret_values())
 
         headers = responses.clean_headers(downstream.headers, COPIED_RESPONSE_HEADERS)

@@ -128,9 +128,9 @@ def shorten(text: str) -> str:
     return cleaned
 
 
-def is_json_object(body: bytes) -> bool:
-    """Return whether a success body is a JSON object, as SCIM answers are."""
-    return _json_object(body) is not None
+def json_object(body: bytes) -> dict[str, Any] | None:
+    """Return a body parsed as a JSON object, or None if it is not one."""
+    return _json_object(body)
 
 
 def scrub(body: bytes, secret_values: tuple[str, ...]) -> bytes:
@@ -151,7 +151,8 @@ def clean_header_value(value: str | None) -> str | None:
     if value is None:
         return None
     value = value.strip()
-    if not value or not all(" " <= character <= "~" for character in value):
+    # For ASCII text, printable means " " to "~".
+    if not value or not (value.isascii() and value.isprintable()):
         return None
     return value
 

@@ -111,7 +111,6 @@ class RequestRecorder:
             target=self._run, name="request-log-writer", daemon=True
         )
         self._appended = 0
-        self._oldest_pending: float | None = None
         self._unstored: list[tuple[dict[str, Any], int]] = []
         self._retrying = False
         self.written = 0
@@ -124,16 +123,17 @@ class RequestRecorder:
     @property
     def lag_seconds(self) -> float:
         """Age of the oldest entry not yet written, or 0 when all are written."""
-        oldest = self._oldest_pending
-        return 0.0 if oldest is None else max(0.0, time.time() - oldest)
+        # The spool's new records are read first: a record the writer takes
+        # in between is then found in its own list.
+        pending = (self._spool.peek_oldest_new(), _first(self._unstored))
+        times = [record["time"] for record in pending if record is not None]
+        return max(0.0, time.time() - min(times)) if times else 0.0
 
     def record(self, entry: PendingEntry) -> None:
         """Mask and spool one entry; it is in the file when this returns."""
         row = entry.to_row()
         self._spool.append(orjson.dumps(row) + b"\n", row)
         self._appended += 1
-        if self._oldest_pending is None:
-            self._oldest_pending = entry.time
 
     def start(self) -> None:
         self._thread.start()
@@ -186,7 +186,6 @@ class RequestRecorder:
             self._spool.commit(sum(size for _record, size in batch))
             self.written += len(batch)
         self._retrying = False
-        self._oldest_pending = None if not self.queue_depth else self._oldest_pending
         self._spool.rotate_if_done()
         return True
 
@@ -244,6 +243,14 @@ def _not_stored(
         )
     )
     return [record for record in records if record["request_id"] not in stored]
+
+
+def _first(pending: list[tuple[dict[str, Any], int]]) -> dict[str, Any] | None:
+    """Return the oldest record of a list that another thread may be emptying."""
+    try:
+        return pending[0][0]
+    except IndexError:
+        return None
 
 
 def _row(record: dict[str, Any]) -> dict[str, Any]:

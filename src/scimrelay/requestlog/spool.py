@@ -76,6 +76,11 @@ class Spool:
             new, self._new = self._new, []
         return new
 
+    def peek_oldest_new(self) -> dict[str, Any] | None:
+        """Return the oldest record not yet taken by ``take_new``, if any."""
+        with self._mutex:
+            return self._new[0][0] if self._new else None
+
     def sync(self) -> None:
         """Flush appended records to disk (called by the writer, in batches)."""
         if self._dirty:

@@ -23,7 +23,7 @@ from tests.support.relay import Relay
 OWNER_EMAIL = "owner@example.com"
 OWNER_PASSWORD = "correct horse battery staple"
 USER_PASSWORD = "Pr0vision-S3cret!"
-SETUP_LINK = re.compile(r"(http://\S+/admin/setup\?token=\S+)")
+SETUP_LINK = re.compile(r"(http://[^\s\"]+/admin/setup\?token=[^\s\"]+)")
 SCIM_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 
 

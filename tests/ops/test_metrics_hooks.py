@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -77,15 +79,25 @@ def test_operator_metrics_folder_is_emptied(
     assert sorted(path.name for path in tmp_path.iterdir()) == ["keep.txt"]
 
 
+def unset_multiproc_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unset the variable for this test and have monkeypatch unset it after.
+
+    Setting it first records its original absence, so that a value the code
+    under test sets does not leak into the relays that later tests start.
+    """
+    monkeypatch.setenv(metrics.MULTIPROC_VARIABLE, "unset by the test")
+    monkeypatch.delenv(metrics.MULTIPROC_VARIABLE)
+
+
 def test_single_worker_needs_no_metrics_folder(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(metrics.MULTIPROC_VARIABLE, raising=False)
+    unset_multiproc_variable(monkeypatch)
 
     assert metrics.prepare_multiprocess_metrics(workers=1) is None
     assert metrics.MULTIPROC_VARIABLE not in os.environ
 
 
 def test_workers_get_a_new_metrics_folder(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(metrics.MULTIPROC_VARIABLE, raising=False)
+    unset_multiproc_variable(monkeypatch)
 
     folder = metrics.prepare_multiprocess_metrics(workers=2)
 
@@ -93,3 +105,28 @@ def test_workers_get_a_new_metrics_folder(monkeypatch: pytest.MonkeyPatch) -> No
     assert folder.is_dir()
     assert os.environ[metrics.MULTIPROC_VARIABLE] == str(folder)
     assert list(folder.iterdir()) == []
+
+
+def test_gauges_of_dead_processes_are_dropped(tmp_path: Path) -> None:
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead, alive = int(ended.stdout), os.getpid()
+    for pid in (dead, alive):
+        for mode in ("livemin", "livesum"):
+            (tmp_path / f"gauge_{mode}_{pid}.db").write_bytes(b"")
+        (tmp_path / f"counter_{pid}.db").write_bytes(b"")
+
+    metrics.forget_dead_processes(tmp_path)
+
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        [
+            f"counter_{dead}.db",
+            f"counter_{alive}.db",
+            f"gauge_livemin_{alive}.db",
+            f"gauge_livesum_{alive}.db",
+        ]
+    )

@@ -158,12 +158,37 @@ class MeteredRecorder(RequestRecorder):
 
 def render() -> bytes:
     """Return every metric in the Prometheus text format."""
-    if os.environ.get(MULTIPROC_VARIABLE):
+    folder = os.environ.get(MULTIPROC_VARIABLE)
+    if folder:
+        forget_dead_processes(Path(folder))
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry)
 
     return generate_latest(REGISTRY)
+
+
+def forget_dead_processes(folder: Path) -> None:
+    """Drop the live gauges of worker processes that ended without cleaning up.
+
+    uvicorn restarts a worker that stops answering its health pings without
+    letting it shut down, and prometheus-client only leaves a process out of
+    the ``live*`` gauges once ``mark_process_dead`` has run for it.
+    """
+    pids = {path.stem.rsplit("_", 1)[-1] for path in folder.glob("gauge_live*.db")}
+    for pid in pids:
+        if pid.isdigit() and not _is_running(int(pid)):
+            multiprocess.mark_process_dead(int(pid), str(folder))  # type: ignore[no-untyped-call]
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 async def metrics_endpoint(_request: Request) -> Response:

@@ -49,7 +49,7 @@ def serve(host: str, port: int, workers: int) -> None:
     with open_context() as context:
         announce_setup(context, host, port)
 
-    prepare_multiprocess_metrics(workers)
+    prepare_multiprocess_metrics(workers, context.settings.data_dir)
     uvicorn.run(
         "scimrelay.app:create_app",
         factory=True,

@@ -45,7 +45,8 @@ def test_json_lines_carry_request_ids(relay: Relay) -> None:
         lambda entries: set(statuses) <= {entry["request_id"] for entry in entries}
     )
 
-    lines = json_lines(relay.output())
+    assert relay.process is not None
+    lines = json_lines(relay.process.stderr())
     request_lines = [line for line in lines if line.get("request_id") in statuses]
     relayed = {rid for rid, status in statuses.items() if status in (200, 404)}
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -71,25 +73,84 @@ def test_operator_metrics_folder_is_emptied(
     (tmp_path / "keep.txt").write_text("not a metrics file")
     monkeypatch.setenv(metrics.MULTIPROC_VARIABLE, str(tmp_path))
 
-    folder = metrics.prepare_multiprocess_metrics(workers=1)
+    folder = metrics.prepare_multiprocess_metrics(1, tmp_path / "data")
 
     assert folder == tmp_path
     assert sorted(path.name for path in tmp_path.iterdir()) == ["keep.txt"]
 
 
-def test_single_worker_needs_no_metrics_folder(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(metrics.MULTIPROC_VARIABLE, raising=False)
+def unset_multiproc_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unset the variable for this test and have monkeypatch unset it after.
 
-    assert metrics.prepare_multiprocess_metrics(workers=1) is None
+    Setting it first records its original absence, so that a value the code
+    under test sets does not leak into the relays that later tests start.
+    """
+    monkeypatch.setenv(metrics.MULTIPROC_VARIABLE, "unset by the test")
+    monkeypatch.delenv(metrics.MULTIPROC_VARIABLE)
+
+
+def test_single_worker_needs_no_metrics_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unset_multiproc_variable(monkeypatch)
+
+    assert metrics.prepare_multiprocess_metrics(1, tmp_path) is None
     assert metrics.MULTIPROC_VARIABLE not in os.environ
+    assert list(tmp_path.iterdir()) == []
 
 
-def test_workers_get_a_new_metrics_folder(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(metrics.MULTIPROC_VARIABLE, raising=False)
+def ended_process_id() -> int:
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(ended.stdout)
 
-    folder = metrics.prepare_multiprocess_metrics(workers=2)
 
-    assert folder is not None
-    assert folder.is_dir()
-    assert os.environ[metrics.MULTIPROC_VARIABLE] == str(folder)
-    assert list(folder.iterdir()) == []
+def test_workers_get_a_metrics_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unset_multiproc_variable(monkeypatch)
+    own = tmp_path / "metrics" / f"serve-{os.getpid()}"
+    own.mkdir(parents=True)
+    (own / "counter_1.db").write_bytes(b"from a reused process id")
+
+    folder = metrics.prepare_multiprocess_metrics(2, tmp_path)
+
+    assert folder == own
+    assert os.environ[metrics.MULTIPROC_VARIABLE] == str(own)
+    assert list(own.iterdir()) == []
+
+
+def test_folders_of_ended_serve_are_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unset_multiproc_variable(monkeypatch)
+    ended = tmp_path / "metrics" / f"serve-{ended_process_id()}"
+    ended.mkdir(parents=True)
+    (ended / "counter_1.db").write_bytes(b"left by a serve killed by SIGTERM")
+
+    metrics.prepare_multiprocess_metrics(2, tmp_path)
+
+    assert not ended.exists()
+
+
+def test_gauges_of_dead_processes_are_dropped(tmp_path: Path) -> None:
+    dead, alive = ended_process_id(), os.getpid()
+    for pid in (dead, alive):
+        for mode in ("livemin", "livesum"):
+            (tmp_path / f"gauge_{mode}_{pid}.db").write_bytes(b"")
+        (tmp_path / f"counter_{pid}.db").write_bytes(b"")
+
+    metrics.forget_dead_processes(tmp_path)
+
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        [
+            f"counter_{dead}.db",
+            f"counter_{alive}.db",
+            f"gauge_livemin_{alive}.db",
+            f"gauge_livesum_{alive}.db",
+        ]
+    )

@@ -52,7 +52,7 @@ def serve(host: str, port: int, workers: int) -> None:
 
     import uvicorn  # Only `serve` needs it; other commands start faster.
 
-    prepare_multiprocess_metrics(workers)
+    prepare_multiprocess_metrics(workers, context.settings.data_dir)
     uvicorn.run(
         "scimrelay.app:create_app",
         factory=True,

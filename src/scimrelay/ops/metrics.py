@@ -13,10 +13,8 @@ inherited by the freshly spawned workers.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Literal
 
@@ -36,6 +34,7 @@ from starlette.responses import Response
 from scimrelay.requestlog.recorder import PendingEntry, RequestRecorder
 
 MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+METRICS_FOLDER = "metrics"
 UNAUTHENTICATED = "none"
 RESOURCE_TYPES = {
     name.lower(): name
@@ -158,12 +157,37 @@ class MeteredRecorder(RequestRecorder):
 
 def render() -> bytes:
     """Return every metric in the Prometheus text format."""
-    if os.environ.get(MULTIPROC_VARIABLE):
+    folder = os.environ.get(MULTIPROC_VARIABLE)
+    if folder:
+        forget_dead_processes(Path(folder))
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry)
 
     return generate_latest(REGISTRY)
+
+
+def forget_dead_processes(folder: Path) -> None:
+    """Drop the live gauges of worker processes that ended without cleaning up.
+
+    uvicorn restarts a worker that stops answering its health pings without
+    letting it shut down, and prometheus-client only leaves a process out of
+    the ``live*`` gauges once ``mark_process_dead`` has run for it.
+    """
+    pids = {path.stem.rsplit("_", 1)[-1] for path in folder.glob("gauge_live*.db")}
+    for pid in pids:
+        if pid.isdigit() and not _is_running(int(pid)):
+            multiprocess.mark_process_dead(int(pid), str(folder))  # type: ignore[no-untyped-call]
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 async def metrics_endpoint(_request: Request) -> Response:
@@ -178,24 +202,35 @@ def mark_process_stopped() -> None:
         multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
-def prepare_multiprocess_metrics(workers: int) -> Path | None:
+def prepare_multiprocess_metrics(workers: int, data_dir: Path) -> Path | None:
     """Set up the metrics folder that worker processes share, if there are several.
 
     An operator's own ``PROMETHEUS_MULTIPROC_DIR`` is emptied of old values
-    and kept. Otherwise, for two workers or more, a temporary folder is made,
-    exported to the workers' environment and removed when this process exits.
+    and kept. Otherwise, for two workers or more, the folder is
+    ``<data dir>/metrics/serve-<pid>``, exported to the workers' environment.
+    uvicorn ends ``serve`` by raising the caught SIGTERM again, so exit
+    handlers do not run: the folders of ``serve`` processes that have ended
+    are removed here instead, at the next start.
     """
     configured = os.environ.get(MULTIPROC_VARIABLE)
     if configured:
-        folder = Path(configured)
-        folder.mkdir(parents=True, exist_ok=True)
-        for stale in folder.glob("*.db"):
-            stale.unlink()
-        return folder
+        return _emptied(Path(configured))
     if workers < 2:
         return None
 
-    folder = Path(tempfile.mkdtemp(prefix="scimrelay-metrics-"))
+    root = data_dir / METRICS_FOLDER
+    for previous in root.glob("serve-*"):
+        pid = previous.name.removeprefix("serve-")
+        if pid.isdigit() and not _is_running(int(pid)):
+            shutil.rmtree(previous, ignore_errors=True)
+    folder = _emptied(root / f"serve-{os.getpid()}")
     os.environ[MULTIPROC_VARIABLE] = str(folder)
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+def _emptied(folder: Path) -> Path:
+    """Create ``folder`` if needed and delete the metric files left in it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
     return folder

@@ -136,6 +136,22 @@ def _headers(
     ]
 
 
+def _settings_input(
+    values: dict[str, Any], token: str | None, headers: list[Header] | None
+) -> IntegrationInput:
+    """Build the service's input from the options shared by create and update."""
+    data = IntegrationInput(
+        name=values["name"],
+        scim_url=values["scim_url"],
+        token=token,
+        headers=headers,
+        group_description=values["group_description"],
+        force_group_description=values["force_group_description"],
+    )
+    apply_profile_options(data, values)
+    return data
+
+
 @integration.command("create")
 @click.option("--tenant", "tenant_id", required=True, help="Tenant id.")
 @settings_options(create=True)
@@ -152,15 +168,8 @@ def create(
     **values: object,
 ) -> None:
     """Create an integration and print the identity provider's SCIM API key once."""
-    data = IntegrationInput(
-        name=values["name"],  # type: ignore[arg-type]
-        scim_url=values["scim_url"],  # type: ignore[arg-type]
-        token=_read_token(token_stdin, token_file, required=True),
-        headers=_headers(headers, False, secret_headers),
-        group_description=values["group_description"],  # type: ignore[arg-type]
-        force_group_description=values["force_group_description"],  # type: ignore[arg-type]
-    )
-    apply_profile_options(data, values)
+    token = _read_token(token_stdin, token_file, required=True)
+    data = _settings_input(values, token, _headers(headers, False, secret_headers))
     with open_context() as context:
         created = context.service.create_integration(tenant_id, data)
     view = created.integration
@@ -197,15 +206,10 @@ def update(
     **values: object,
 ) -> None:
     """Change an integration's settings; options not given stay unchanged."""
-    data = IntegrationInput(
-        name=values["name"],  # type: ignore[arg-type]
-        scim_url=values["scim_url"],  # type: ignore[arg-type]
-        token=_read_token(token_stdin, token_file, required=False),
-        headers=_headers(headers, clear_headers, secret_headers),
-        group_description=values["group_description"],  # type: ignore[arg-type]
-        force_group_description=values["force_group_description"],  # type: ignore[arg-type]
+    token = _read_token(token_stdin, token_file, required=False)
+    data = _settings_input(
+        values, token, _headers(headers, clear_headers, secret_headers)
     )
-    apply_profile_options(data, values)
     with open_context() as context:
         view, notices = context.service.update_integration(integration_id, data)
     if as_json:

@@ -79,11 +79,11 @@ class AccessDenied(ScimRelayError):
 
 
 class ReplayRefused(ScimRelayError):
-    """A request log entry cannot be replayed; the message says why and what to do."""
+    """A request log entry that cannot be replayed, with the reason and the fix."""
 
 
 class ScimError(ScimRelayError):
-    """An error answered to the identity provider as a SCIM error body."""
+    """An error returned to the identity provider as a SCIM error body."""
 
     status: int = 500
     scim_type: str | None = None

@@ -114,7 +114,9 @@ class Paginator:
     ) -> DownstreamResponse:
         if first.status == 404 and settings.list_404_empty:
             call.note("list-404-as-empty")
-            logger.info("downstream answered 404 to a list query; answering empty")
+            logger.info(
+                "downstream returned 404 for a list query; returning an empty list"
+            )
             return made_response(200, list_response([], 0, query.start))
         document = json_body(first)
         if first.status != 200 or document is None or not is_list(document):

@@ -58,7 +58,7 @@ class StateBackend(ABC):
 
     @abstractmethod
     async def describe(self, key: str, policy: Policy) -> dict[str, Any]:
-        """Return the state an operator sees: breaker, failures, budget used."""
+        """Return the state shown to operators: breaker, failures, budget used."""
 
     async def close(self) -> None:  # noqa: B027 - most backends hold nothing
         """Release connections."""

@@ -140,3 +140,25 @@ def test_delete_removes_integration(cli: Cli, tenant_id: str) -> None:
 
     assert created["id"] not in {item["id"] for item in remaining}
     assert lookup.returncode != 0
+
+
+def test_cli_changes_are_audited(cli: Cli, tenant_id: str) -> None:
+    options = ["--scim-url", SCIM_URL, "--token-stdin"]
+    created = cli.json(*create_args(tenant_id, *options), input=TOKEN)
+    cli.run("integration", "update", created["id"], "--token-stdin", input=TOKEN)
+    cli.json("integration", "rotate-key", created["id"])
+    cli.json("integration", "delete", created["id"])
+    completed = cli.run("audit", "--json", "--limit", "100")
+    events = cli.json("audit", "--limit", "100")
+    actions = {e["action"] for e in events if e["target_id"] == created["id"]}
+
+    assert completed.returncode == 0, describe_cli(completed)
+    assert {
+        "integration.create",
+        "integration.update",
+        "key.rotate",
+        "integration.delete",
+    } <= actions
+    assert {e["via"] for e in events} == {"cli"}
+    assert TOKEN not in completed.stdout
+    assert created["api_key"] not in completed.stdout

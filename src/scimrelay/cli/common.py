@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
+import getpass
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 import orjson
@@ -19,6 +20,9 @@ from scimrelay.errors import (
     SettingsError,
 )
 from scimrelay.settings import Settings
+
+if TYPE_CHECKING:
+    from scimrelay.admin.operations import AdminOperations
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -33,6 +37,24 @@ def open_context() -> Iterator[AppContext]:
         yield context
     finally:
         context.close()
+
+
+@contextmanager
+def open_operations() -> Iterator[AdminOperations]:
+    """Open the store and act as the local operator, recorded in the audit trail."""
+    from scimrelay.admin.access import system_actor
+    from scimrelay.admin.operations import Admin
+
+    with open_context() as context:
+        yield Admin.open(context).acting(system_actor(operator_name()))
+
+
+def operator_name() -> str:
+    """Return the name the audit trail records for the user running this command."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # No login name and no password entry.
+        return "cli"
 
 
 def reports_errors(function: Callable[P, R]) -> Callable[P, R]:

@@ -19,11 +19,11 @@ from scimrelay.cli.adaptation import (
 from scimrelay.cli.common import (
     json_option,
     open_context,
+    open_operations,
     print_json,
     print_table,
     reports_errors,
 )
-from scimrelay.diagnostics import test_connection
 from scimrelay.errors import SettingsError
 from scimrelay.integrations.service import IntegrationInput, IntegrationView
 from scimrelay.integrations.validation import Header, parse_header_line
@@ -170,8 +170,8 @@ def create(
     """Create an integration and print the identity provider's SCIM API key once."""
     token = _read_token(token_stdin, token_file, required=True)
     data = _settings_input(values, token, _headers(headers, False, secret_headers))
-    with open_context() as context:
-        created = context.service.create_integration(tenant_id, data)
+    with open_operations() as ops:
+        created = ops.create_integration(tenant_id, data)
     view = created.integration
     if as_json:
         print_json(
@@ -210,8 +210,8 @@ def update(
     data = _settings_input(
         values, token, _headers(headers, clear_headers, secret_headers)
     )
-    with open_context() as context:
-        view, notices = context.service.update_integration(integration_id, data)
+    with open_operations() as ops:
+        view, notices = ops.update_integration(integration_id, data)
     if as_json:
         print_json({**view.to_dict(), "notices": notices})
         return
@@ -279,8 +279,8 @@ def _print_view(view: IntegrationView) -> None:
 @reports_errors
 def delete(integration_id: str, as_json: bool) -> None:
     """Delete an integration; its API keys stop working at once."""
-    with open_context() as context:
-        context.service.delete_integration(integration_id)
+    with open_operations() as ops:
+        ops.delete_integration(integration_id)
     if as_json:
         print_json({"id": integration_id, "deleted": True})
     else:
@@ -294,10 +294,8 @@ def delete(integration_id: str, as_json: bool) -> None:
 @reports_errors
 def rotate_key(integration_id: str, revoke_previous: bool, as_json: bool) -> None:
     """Issue a new SCIM API key; earlier keys work until revoked."""
-    with open_context() as context:
-        key = context.service.rotate_key(
-            integration_id, revoke_previous=revoke_previous
-        )
+    with open_operations() as ops:
+        key = ops.rotate_key(integration_id, revoke_previous)
     if as_json:
         print_json(
             {"id": integration_id, "key_id": key.key_id, "api_key": key.plaintext}
@@ -313,8 +311,8 @@ def rotate_key(integration_id: str, revoke_previous: bool, as_json: bool) -> Non
 @reports_errors
 def revoke_key(integration_id: str, key_id: str, as_json: bool) -> None:
     """Revoke one SCIM API key of an integration."""
-    with open_context() as context:
-        context.service.revoke_key(integration_id, key_id)
+    with open_operations() as ops:
+        ops.revoke_key(integration_id, key_id)
     if as_json:
         print_json({"id": integration_id, "key_id": key_id, "revoked": True})
     else:
@@ -327,10 +325,8 @@ def revoke_key(integration_id: str, key_id: str, as_json: bool) -> None:
 @reports_errors
 def test(integration_id: str, as_json: bool) -> None:
     """Test the connection to the downstream; exit 0 on success, 1 otherwise."""
-    with open_context() as context:
-        view = context.service.get_integration(integration_id)
-        token, headers = context.service.read_secrets(integration_id)
-    report = asyncio.run(test_connection(view.scim_url, token, headers))
+    with open_operations() as ops:
+        report = asyncio.run(ops.test_integration(integration_id))
     if as_json:
         print_json(report.to_dict())
     else:

@@ -6,6 +6,7 @@ import click
 
 from scimrelay import __version__
 from scimrelay.cli.admin import admin, announce_setup
+from scimrelay.cli.audit import audit
 from scimrelay.cli.common import open_context, reports_errors
 from scimrelay.cli.config import export_config, import_config
 from scimrelay.cli.db import db
@@ -72,6 +73,7 @@ main.add_command(tenant)
 main.add_command(integration)
 main.add_command(logs)
 main.add_command(admin)
+main.add_command(audit)
 main.add_command(db)
 main.add_command(export_config)
 main.add_command(import_config)

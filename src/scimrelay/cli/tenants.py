@@ -7,6 +7,7 @@ import click
 from scimrelay.cli.common import (
     json_option,
     open_context,
+    open_operations,
     print_json,
     print_table,
     reports_errors,
@@ -24,8 +25,8 @@ def tenant() -> None:
 @reports_errors
 def create(name: str, as_json: bool) -> None:
     """Create a tenant named NAME."""
-    with open_context() as context:
-        created = context.service.create_tenant(name)
+    with open_operations() as ops:
+        created = ops.create_tenant(name)
     if as_json:
         print_json(created.to_dict())
     else:
@@ -51,8 +52,8 @@ def list_tenants(as_json: bool) -> None:
 @reports_errors
 def delete(tenant_id: str, as_json: bool) -> None:
     """Delete a tenant and all its integrations."""
-    with open_context() as context:
-        context.service.delete_tenant(tenant_id)
+    with open_operations() as ops:
+        ops.delete_tenant(tenant_id)
     if as_json:
         print_json({"id": tenant_id, "deleted": True})
     else:

@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from scimrelay.app import create_app
+from scimrelay.settings import Settings
 from scimrelay.store.models import AdminUser, AuditEvent
 from tests.console.conftest import PASSWORD, UNUSED_DOWNSTREAM, World, build_world, csrf
 
@@ -381,19 +384,48 @@ def throttled_world(tmp_path: Path) -> Iterator[World]:
     yield from build_world(tmp_path)
 
 
+def login_client(app: Starlette) -> TestClient:
+    client = TestClient(app, base_url="http://127.0.0.1", follow_redirects=False)
+    client.get("/admin/login")
+    return client
+
+
+def sign_in(client: TestClient, email: str, password: str) -> int:
+    data = {"email": email, "password": password, "csrf_token": csrf(client)}
+    return client.post("/admin/login", data=data).status_code
+
+
 def test_repeated_failed_sign_ins_are_slowed_down(throttled_world: World) -> None:
     world = throttled_world
-    client = TestClient(world.app, base_url="http://127.0.0.1", follow_redirects=False)
-    client.get("/admin/login")
-    wrong = {
-        "email": world.owner.email,
-        "password": "wrong",
-        "csrf_token": csrf(client),
-    }
-    statuses = [client.post("/admin/login", data=wrong).status_code for _ in range(5)]
-    right = {**wrong, "password": PASSWORD}
-    blocked = client.post("/admin/login", data=right)
+    client = login_client(world.app)
+    statuses = [sign_in(client, world.owner.email, "wrong") for _ in range(5)]
+    blocked = client.post(
+        "/admin/login",
+        data={
+            "email": world.owner.email,
+            "password": PASSWORD,
+            "csrf_token": csrf(client),
+        },
+    )
 
     assert statuses == [401] * 5
     assert blocked.status_code == 429
     assert "Too many failed sign-ins" in blocked.text
+
+
+def test_sign_in_throttle_is_shared(throttled_world: World) -> None:
+    """A second relay on the same store counts the first one's failures."""
+    world = throttled_world
+    settings = world.admin.context.settings
+    other = create_app(
+        Settings(data_dir=settings.data_dir, allow_private_downstreams=True)
+    )
+    with TestClient(other):
+        statuses = [
+            sign_in(login_client(world.app), world.owner.email, "wrong")
+            for _ in range(5)
+        ]
+        elsewhere = sign_in(login_client(other), world.owner.email, PASSWORD)
+
+    assert statuses == [401] * 5
+    assert elsewhere == 429

@@ -51,10 +51,11 @@ class Console:
     admin: Admin
     settings: Settings
     sessions: SessionStore
-    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    throttle: LoginThrottle = field(init=False)
     templates: Jinja2Templates = field(init=False)
 
     def __post_init__(self) -> None:
+        self.throttle = LoginThrottle(self.admin.context.store)
         self.templates = Jinja2Templates(directory=str(TEMPLATES))
         filters.install(self.templates.env)
 

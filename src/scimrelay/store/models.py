@@ -253,6 +253,21 @@ class SetupToken(Base):
     used_at: Mapped[datetime | None]
 
 
+class SignInFailure(Base):
+    """Failed console sign-ins counted against one account or client address.
+
+    The key is a SHA-256 digest of ``email:...`` or ``client:...``; times are
+    seconds since the epoch, so every instance reads the same clock.
+    """
+
+    __tablename__ = "admin_signin_failures"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    blocked_until: Mapped[float] = mapped_column(Float)
+    last_failure: Mapped[float] = mapped_column(Float)
+
+
 class AuditEvent(Base):
     """One change or test made by an admin, recorded without any secret."""
 

@@ -152,7 +152,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route("/healthz", relay.health.healthz, methods=["GET"]),
         Route("/readyz", relay.health.readyz, methods=["GET"]),
-        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/metrics", metrics_endpoint(settings.metrics_token), methods=["GET"]),
         Route("/scim/v2/{integration_id}", relay.endpoint.handle, methods=SCIM_METHODS),
         Route(
             "/scim/v2/{integration_id}/{path:path}",

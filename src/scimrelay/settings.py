@@ -61,6 +61,8 @@ class Settings:
     # Days of request log kept; 0 keeps every entry.
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     redis_url: Secret | None = None
+    # Bearer token that /metrics asks for; None serves it to anyone.
+    metrics_token: Secret | None = None
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
     max_headers: int = DEFAULT_MAX_HEADERS
@@ -85,6 +87,7 @@ class Settings:
         env = os.environ if environ is None else environ
         secret = env.get("SCIMRELAY_SECRET_KEY") or None
         redis_url = env.get("SCIMRELAY_REDIS_URL") or None
+        metrics_token = env.get("SCIMRELAY_METRICS_TOKEN") or None
 
         return cls(
             data_dir=Path(env.get("SCIMRELAY_DATA_DIR") or DEFAULT_DATA_DIR),
@@ -114,6 +117,7 @@ class Settings:
                 env, "SCIMRELAY_LOG_RETENTION_DAYS", DEFAULT_LOG_RETENTION_DAYS
             ),
             redis_url=Secret(redis_url) if redis_url else None,
+            metrics_token=Secret(metrics_token) if metrics_token else None,
             max_response_bytes=_positive_int(
                 env, "SCIMRELAY_MAX_RESPONSE_BYTES", DEFAULT_MAX_RESPONSE_BYTES
             ),

@@ -13,8 +13,10 @@ inherited by the freshly spawned workers.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import os
 import shutil
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Literal
 
@@ -32,6 +34,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from scimrelay.requestlog.recorder import PendingEntry, RequestRecorder
+from scimrelay.settings import Secret
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+TOKEN_REQUIRED = (
+    "missing or invalid bearer token: send the token set in SCIMRELAY_METRICS_TOKEN\n"
+)
 
 MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 METRICS_FOLDER = "metrics"
@@ -190,10 +198,25 @@ def _is_running(pid: int) -> bool:
     return True
 
 
-async def metrics_endpoint(_request: Request) -> Response:
-    """Serve ``/metrics``; reading the worker files happens off the event loop."""
-    body = await asyncio.to_thread(render)
-    return Response(body, media_type=CONTENT_TYPE_LATEST)
+def metrics_endpoint(token: Secret | None) -> Endpoint:
+    """Return the ``/metrics`` endpoint, which requires ``token`` when one is set."""
+    expected = f"Bearer {token.reveal()}".encode() if token else None
+
+    async def serve(request: Request) -> Response:
+        if expected is not None:
+            presented = request.headers.get("authorization", "").encode()
+            if not hmac.compare_digest(presented, expected):
+                return Response(
+                    TOKEN_REQUIRED,
+                    401,
+                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+                    media_type="text/plain",
+                )
+        # Reading the worker files happens off the event loop.
+        body = await asyncio.to_thread(render)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    return serve
 
 
 def mark_process_stopped() -> None:

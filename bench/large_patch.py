@@ -124,7 +124,9 @@ def _send(url: str, headers: dict[str, str], body: bytes) -> tuple[int, float]:
     status, _headers, answer = open_url(request, REQUEST_TIMEOUT_S)
     seconds = time.perf_counter() - started
     if status >= 300:
-        print(f"  members: PATCH answered {status}: {answer[:300]!r}", flush=True)
+        print(
+            f"  members: PATCH returned status {status}: {answer[:300]!r}", flush=True
+        )
     return status, seconds
 
 

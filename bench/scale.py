@@ -2,7 +2,7 @@
 
 Unlike the wrk scenarios, which load every target alike, each of these
 starts one or more relays with a fresh SQLite store (whatever
---database-url says) and measures one property against its goal.
+--database-url sets) and measures one property against its goal.
 """
 
 from __future__ import annotations

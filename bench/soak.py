@@ -15,12 +15,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
-
 from bench import fixtures
 from bench.load import LoadSpec
 from bench.measure import measured_load
@@ -145,6 +139,12 @@ def write_samples(result: dict[str, Any], path: Path) -> None:
 
 def write_chart(result: dict[str, Any], path: Path) -> None:
     """Draw the relay's RSS over the soak, marking where growth is counted."""
+    # Imported here, so the analysis above needs only the standard library.
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     minutes = [at / 60 for at, _rss in result["samples"]]
     rss = [value / MB for _at, value in result["samples"]]
     figure, axes = plt.subplots(figsize=(7, 3), layout="constrained")

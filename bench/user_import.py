@@ -1,8 +1,8 @@
 """A provider's import of every user, paged through the relay.
 
 An nginx downstream serves `GET /Users` from prepared pages of at most
-DOWNSTREAM_PAGE users, whatever `count` asks for, like a server with a capped
-page size. A client asks the relay for PROVIDER_COUNT users a page, as
+DOWNSTREAM_PAGE users, whatever `count` requests, like a server with a capped
+page size. A client requests PROVIDER_COUNT users a page from the relay, as
 identity providers do, so the relay fills each page with a second
 downstream request. The client checks that every user arrives exactly once.
 """
@@ -140,10 +140,12 @@ def _page(base: str, headers: dict[str, str], index: int) -> dict[str, Any]:
     request = urllib.request.Request(url, headers=headers)
     status, _headers, body = open_url(request, PAGE_TIMEOUT_S)
     if status != 200:
-        raise RuntimeError(f"GET {url} answered {status}: {body[:300]!r}")
+        raise RuntimeError(f"GET {url} returned status {status}: {body[:300]!r}")
     document = json.loads(body)
     if not isinstance(document, dict):
-        raise RuntimeError(f"GET {url} answered a JSON {type(document).__name__}")
+        raise RuntimeError(
+            f"GET {url} returned a JSON {type(document).__name__}, expected an object"
+        )
     return document
 
 

@@ -2,10 +2,11 @@
 
 A relay with one worker and one with two, each with its own store, take
 turns under GET /Users/{id} at c=32. The CPU time of every process of each
-relay shows whether all workers served. Afterwards each store must hold one
-request log record per request: at least as many as wrk saw answered, at
-most as many as it sent (requests in flight when wrk stops are answered and
-logged but not counted by wrk).
+relay shows whether all workers served. Afterwards each store must contain
+one request log record per request. That is at least as many records as wrk
+completed requests, and at most as many as it sent, because the relay still
+serves and logs the requests in flight when wrk stops, which wrk does not
+count.
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ def _check(relay: RelayProcess) -> None:
     request = urllib.request.Request(url, headers=relay.target.headers)
     status, _headers, body = open_url(request)
     if status != 200:
-        raise RuntimeError(f"GET {url} answered {status}: {body[:300]!r}")
+        raise RuntimeError(f"GET {url} returned status {status}: {body[:300]!r}")
 
 
 def _settled_count(relay: RelayProcess, at_least: int) -> int:

@@ -87,7 +87,7 @@ def _header_checks() -> str:
 def downstream_config(port: int, workdir: Path) -> str:
     """Render a SCIM downstream returning one fixed user for GET and POST.
 
-    It also answers a PATCH of any group with 204, logging each one's size
+    It also returns 204 to a PATCH of any group, logging each request's size
     to `members.log` in `workdir`.
     """
     base_url = f"http://{LOOPBACK}:{port}/scim/v2"
@@ -130,8 +130,9 @@ def downstream_config(port: int, workdir: Path) -> str:
 def pages_config(port: int, workdir: Path, pages_dir: Path) -> str:
     """Render a SCIM downstream serving `GET /Users` pages from files.
 
-    `pages_dir/N.json` is the page starting at index N, whatever count was
-    asked for, as a downstream that caps its page size answers.
+    `pages_dir/N.json` is the page starting at index N. It is returned
+    whatever `count` the request sets, as by a downstream that caps its page
+    size.
     """
     server = f"""
     server {{

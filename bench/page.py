@@ -116,7 +116,7 @@ def _results(results: dict[str, Any], chart_name: str) -> str:
 
 
 def _scale(results: dict[str, Any]) -> str:
-    """Describe the scale scenarios' results, or say that none ran."""
+    """Render the scale scenarios' section, or a line noting that none ran."""
     rows = scale.scale_rows(results)
     if not rows:
         return (
@@ -140,8 +140,8 @@ def _scale(results: dict[str, Any]) -> str:
         "",
         report.markdown_table(scale.SCALE_HEADER, rows),
     ]
-    for title, details in scale.scale_details(results):
-        lines += ["", f"**{title}**", ""]
+    for scenario, details in scale.scale_details(results):
+        lines += ["", f"**{scenario.title}**. {scenario.method}", ""]
         lines += [f"- {name}: {value}" for name, value in details]
     if "soak" in results.get("scale", {}):
         lines += ["", f"![Relay RSS during the soak]({SOAK_CHART_NAME})"]

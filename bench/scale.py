@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench import fleet, large_patch, report, soak, user_import, workers
+from bench.memory import MB
 from bench.targets import RunContext
 
 Verdict = tuple[str, bool | None, list[tuple[str, str]]]
@@ -39,6 +40,8 @@ class ScaleScenario:
     name: str
     title: str
     goal: str
+    # Description of the measurement method, for the generated page.
+    method: str
     run: Callable[[RunContext, ScaleOptions], dict[str, Any]]
     describe: Callable[[dict[str, Any]], Verdict]
     # Median cores used by other processes during its load, if it has load.
@@ -52,6 +55,13 @@ SCALE_SCENARIOS = {
             "members",
             "PATCH adding members to a group",
             f"relay peak RSS growth under {large_patch.MAX_GROWTH_RATIO:g}x the body",
+            "A client sends one PATCH adding the members (a UUID each) to a "
+            f"group, {large_patch.REPEATS} times after a "
+            f"{large_patch.WARMUP_MEMBERS:,}-member warm-up, to a relay with the "
+            "default settings. The peak is the kernel's high-water mark (VmHWM, "
+            "reset before each request through /proc/PID/clear_refs), less VmRSS "
+            "before the request. The downstream answers each group PATCH with "
+            "204 and logs its size.",
             lambda context, options: large_patch.run(context, options.patch_members),
             large_patch.describe,
         ),
@@ -60,6 +70,12 @@ SCALE_SCENARIOS = {
             "Import of every user through the relay's paging",
             f"relay peak RSS growth under {user_import.MAX_GROWTH_MB:g} MB, "
             "each user received once",
+            f"nginx serves the users from prepared pages of "
+            f"{user_import.DOWNSTREAM_PAGE}, whatever `count` requests. A client "
+            f"pages through the relay with `startIndex` and "
+            f"`count={user_import.PROVIDER_COUNT}`, so the relay fills each page "
+            "with a second downstream request, and counts every user id "
+            "received. The peak RSS is read as in the PATCH scenario.",
             lambda context, options: user_import.run(context, options.import_users),
             user_import.describe,
         ),
@@ -68,6 +84,12 @@ SCALE_SCENARIOS = {
             "GET c=32 spread over many integrations",
             "throughput within "
             f"{fleet.MAX_THROUGHPUT_LOSS:.0%} of one integration's, no errors",
+            "The integrations are created through the service layer in one "
+            "transaction before the relay starts. A first pass sends one GET "
+            "to each. Then wrk runs GET c=32 for the round duration, choosing "
+            "for each request an integration and its key at random (a Lua "
+            "script), alternating with runs through one integration on the "
+            "same relay.",
             lambda context, options: fleet.run(
                 context,
                 options.integrations,
@@ -83,6 +105,12 @@ SCALE_SCENARIOS = {
             "soak",
             "Soak under steady load",
             "no RSS growth beyond noise after minute 2, no errors",
+            f"wrk sends GET and POST at random at c={soak.CONNECTIONS}, and a "
+            f"thread samples the relay's VmRSS every {soak.SAMPLE_INTERVAL_S:g} "
+            "s. Growth is the median of the last minute less the median of the "
+            "minute from minute 2 (from the middle in runs under 4 minutes). "
+            "Noise is the spread within that minute, at least "
+            f"{soak.MIN_NOISE_BYTES / MB:g} MB.",
             lambda context, options: soak.run(context, options.soak_minutes),
             soak.describe,
             lambda result: float(result["load"]["cpu_cores"].get("other", 0.0)),
@@ -91,6 +119,12 @@ SCALE_SCENARIOS = {
             "workers",
             "`serve --workers N`, N=1 and N=2",
             "every worker busy, request log complete, no errors",
+            "A relay with `--workers 1` and one with `--workers 2` take turns "
+            "under wrk GET c=32. CPU time per process comes from "
+            "/proc/PID/stat; a worker is busy when it used at least half of an "
+            "even share of the workers' CPU. The request log is counted in "
+            "each relay's store once the count stops changing, and is complete "
+            "when it lies between the requests wrk completed and those it sent.",
             lambda context, options: workers.run(
                 context,
                 options.rounds,
@@ -144,13 +178,15 @@ def scale_rows(results: dict[str, Any]) -> list[list[str]]:
 SCALE_HEADER = ["Scenario", "Measured", "Goal", "Result", "Other cores"]
 
 
-def scale_details(results: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
-    """Return each scale scenario's title with its detail rows."""
+def scale_details(
+    results: dict[str, Any],
+) -> list[tuple[ScaleScenario, list[tuple[str, str]]]]:
+    """Return each scale scenario in `results` with its detail rows."""
     found = []
     for name, result in results.get("scale", {}).items():
         scenario = SCALE_SCENARIOS[name]
         _measured, _met, details = scenario.describe(result)
-        found.append((scenario.title, details))
+        found.append((scenario, details))
     return found
 
 
@@ -160,7 +196,8 @@ def console_text(results: dict[str, Any]) -> str:
     if not rows:
         return ""
     parts = [report.text_table(SCALE_HEADER, rows)]
-    for title, details in scale_details(results):
-        lines = [f"{title}:"] + [f"  {name}: {value}" for name, value in details]
+    for scenario, details in scale_details(results):
+        lines = [f"{scenario.title}:"]
+        lines += [f"  {name}: {value}" for name, value in details]
         parts.append("\n".join(lines))
     return "\n\n".join(parts)

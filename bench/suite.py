@@ -189,7 +189,7 @@ def _check_targets(targets: Sequence[Target], scenarios: Sequence[Scenario]) -> 
 
 
 def _warm_up(targets: Sequence[Target], options: SuiteOptions, workdir: Path) -> None:
-    if options.warmup_s <= 0:
+    if options.warmup_s <= 0 or not targets or not options.scenarios:
         return
     print(f"Warming up each target for {options.warmup_s} s per scenario", flush=True)
     for scenario in options.scenarios:

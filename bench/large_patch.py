@@ -9,6 +9,7 @@ default), so the downstream's access log shows what it was sent.
 from __future__ import annotations
 
 import json
+import statistics
 import time
 import urllib.request
 import uuid
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import fixtures, nginx
+from bench.cpu import cores_during
 from bench.memory import MB, peak_rss
 from bench.process import open_url
 from bench.relay import launch_relay
@@ -54,7 +56,8 @@ def run(context: RunContext, members: int) -> dict[str, Any]:
     repeats = []
     for _ in range(REPEATS):
         seen = _log_lines(access_log)
-        with peak_rss(relay.target.pid) as reading:
+        sessions = {"target": relay.target.pid}
+        with cores_during(sessions) as cores, peak_rss(relay.target.pid) as reading:
             status, seconds = _send(url, headers, body)
         downstream = _log_lines(access_log)[len(seen) :]
         repeats.append(
@@ -69,6 +72,7 @@ def run(context: RunContext, members: int) -> dict[str, Any]:
                 "downstream_largest_bytes": max(
                     (int(line[2]) for line in downstream), default=0
                 ),
+                "cpu_cores": cores,
             }
         )
     return {
@@ -83,6 +87,16 @@ def growth_ratio(result: dict[str, Any]) -> float:
     """Return the largest peak RSS growth over the repeats, per byte of body."""
     largest = max(repeat["growth_bytes"] for repeat in result["repeats"])
     return float(largest / result["body_bytes"])
+
+
+def other_cores(result: dict[str, Any]) -> float:
+    """Return the median cores other processes used during the requests."""
+    return float(
+        statistics.median(
+            repeat.get("cpu_cores", {}).get("other", 0.0)
+            for repeat in result["repeats"]
+        )
+    )
 
 
 def describe(result: dict[str, Any]) -> tuple[str, bool, list[tuple[str, str]]]:

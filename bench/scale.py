@@ -64,6 +64,7 @@ SCALE_SCENARIOS = {
             "204 and logs its size.",
             lambda context, options: large_patch.run(context, options.patch_members),
             large_patch.describe,
+            large_patch.other_cores,
         ),
         ScaleScenario(
             "import",
@@ -78,6 +79,7 @@ SCALE_SCENARIOS = {
             "received. The peak RSS is read as in the PATCH scenario.",
             lambda context, options: user_import.run(context, options.import_users),
             user_import.describe,
+            user_import.other_cores,
         ),
         ScaleScenario(
             "integrations",

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import nginx
+from bench.cpu import cores_during
 from bench.fixtures import USER_SCHEMA
 from bench.memory import MB, peak_rss
 from bench.process import LOOPBACK, free_port, open_url
@@ -103,7 +104,8 @@ def run(context: RunContext, users: int) -> dict[str, Any]:
     pages = 0
     totals = set()
     started = time.perf_counter()
-    with peak_rss(relay.target.pid) as reading:
+    sessions = {"target": relay.target.pid}
+    with cores_during(sessions) as cores, peak_rss(relay.target.pid) as reading:
         index = 1
         while True:
             document = _page(base, headers, index)
@@ -132,6 +134,7 @@ def run(context: RunContext, users: int) -> dict[str, Any]:
         "rss_peak_bytes": reading.peak_bytes,
         "growth_bytes": reading.growth_bytes,
         "peak_method": reading.method,
+        "cpu_cores": cores,
     }
 
 
@@ -147,6 +150,11 @@ def _page(base: str, headers: dict[str, str], index: int) -> dict[str, Any]:
             f"GET {url} returned a JSON {type(document).__name__}, expected an object"
         )
     return document
+
+
+def other_cores(result: dict[str, Any]) -> float:
+    """Return the cores other processes used during the import."""
+    return float(result.get("cpu_cores", {}).get("other", 0.0))
 
 
 def describe(result: dict[str, Any]) -> tuple[str, bool, list[tuple[str, str]]]:

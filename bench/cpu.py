@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import resource
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,3 +86,29 @@ def cores_used(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
     machine = (after.machine - before.machine) / elapsed
     used["other"] = machine - sum(used.values())
     return {name: round(value, 3) for name, value in used.items()}
+
+
+def own_cpu_seconds() -> float:
+    """Return the CPU time of this process, such as a client run in the harness."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+@contextmanager
+def cores_during(session_ids: Mapping[str, int]) -> Iterator[dict[str, float]]:
+    """Fill the yielded dict with the cores each part used during the block.
+
+    The parts are the named sessions, wrk, this process as `client` and
+    `other`, which here excludes the client's CPU time.
+    """
+    used: dict[str, float] = {}
+    before = take_snapshot(session_ids)
+    own_before = own_cpu_seconds()
+    yield used
+    after = take_snapshot(session_ids)
+    elapsed = after.at - before.at
+    used.update(cores_used(before, after))
+    if elapsed > 0 and used:
+        client = (own_cpu_seconds() - own_before) / elapsed
+        used["client"] = round(client, 3)
+        used["other"] = round(used["other"] - client, 3)

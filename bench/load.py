@@ -31,6 +31,9 @@ class LoadSpec:
     duration_s: int
     timeout_s: int = 5
     max_requests_per_thread: int = 5_000_000
+    # Tab-separated requests that wrk_request.lua picks from at random,
+    # in place of `method` and `body` (see the script's header).
+    requests_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class LoadResult:
     throughput_rps: float
     latency_ms: dict[str, float]
     errors: dict[str, int] = field(default_factory=dict)
+    # Requests written, including those still unanswered when wrk stopped.
+    sent: int = 0
 
     @property
     def error_count(self) -> int:
@@ -98,6 +103,7 @@ def _script_environment(spec: LoadSpec, workdir: Path) -> dict[str, str]:
         "BENCH_BODY_FILE": body_path,
         "BENCH_HEADERS_FILE": str(headers_path),
         "BENCH_MAX_REQUESTS": str(spec.max_requests_per_thread),
+        "BENCH_REQUESTS_FILE": str(spec.requests_file or ""),
     }
 
 
@@ -124,4 +130,5 @@ def _result_from_json(raw: dict[str, Any]) -> LoadResult:
         throughput_rps=round(requests / duration_s, 1) if duration_s else 0.0,
         latency_ms=latency_ms,
         errors={name: int(count) for name, count in raw["errors"].items()},
+        sent=int(raw.get("sent", requests)),
     )

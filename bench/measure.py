@@ -45,7 +45,9 @@ def measure_rounds(
     Each round starts with the next target in turn, so no target always runs
     right after the same neighbour or always first.
     """
-    runs = []
+    runs: list[dict[str, Any]] = []
+    if not targets or not scenarios:
+        return runs
     for round_index in range(options.rounds):
         shift = round_index % len(targets)
         order = [*targets[shift:], *targets[:shift]]
@@ -102,16 +104,25 @@ def measured_run(
     context: RunContext, target: Target, scenario: Scenario, duration_s: int
 ) -> dict[str, Any]:
     """Run wrk once and record the CPU that the target, downstream and wrk used."""
-    sessions = {"downstream": context.downstream_pid}
-    if target.pid is not None and target.pid != context.downstream_pid:
-        sessions["target"] = target.pid
     spec = load_spec(target, scenario, duration_s)
+    return {
+        "target": target.name,
+        "scenario": scenario.key,
+        **measured_load(context, spec, target.pid),
+    }
+
+
+def measured_load(
+    context: RunContext, spec: LoadSpec, target_pid: int | None
+) -> dict[str, Any]:
+    """Run wrk with `spec` and record the CPU of the target, downstream and wrk."""
+    sessions = {"downstream": context.downstream_pid}
+    if target_pid is not None and target_pid != context.downstream_pid:
+        sessions["target"] = target_pid
     before = cpu.take_snapshot(sessions)
     result = run_wrk(spec, context.workdir / "wrk")
     cores = cpu.cores_used(before, cpu.take_snapshot(sessions))
     return {
-        "target": target.name,
-        "scenario": scenario.key,
         "capped": result.requests >= spec.max_requests_per_thread * spec.threads,
         "cpu_cores": cores,
         **result.to_dict(),

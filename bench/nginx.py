@@ -11,6 +11,8 @@ from bench import fixtures
 from bench.process import LOOPBACK, start_process, wait_until_ready
 
 SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+# Access log of the downstream's group PATCH requests, in its workdir.
+MEMBERS_LOG = "members.log"
 
 
 def nginx_binary() -> str:
@@ -83,12 +85,17 @@ def _header_checks() -> str:
 
 
 def downstream_config(port: int, workdir: Path) -> str:
-    """Render a SCIM downstream returning one fixed user for GET and POST."""
+    """Render a SCIM downstream returning one fixed user for GET and POST.
+
+    It also returns 204 to a PATCH of any group, logging each request's size
+    to `members.log` in `workdir`.
+    """
     base_url = f"http://{LOOPBACK}:{port}/scim/v2"
     user = quote(fixtures.to_json(fixtures.stored_user(base_url)))
     location = quote(fixtures.user_location(base_url))
     checks = _header_checks()
     server = f"""
+    log_format members '$request_method $status $content_length';
     server {{
         listen {LOOPBACK}:{port};
         default_type application/scim+json;
@@ -105,6 +112,40 @@ def downstream_config(port: int, workdir: Path) -> str:
             {checks}
             add_header Location {location} always;
             return 201 {user};
+        }}
+        location ~ ^/scim/v2/Groups/[^/]+$ {{
+            access_log {workdir / MEMBERS_LOG} members;
+            client_max_body_size 0;
+            if ($request_method != PATCH) {{ {_scim_error(405, "use PATCH")} }}
+            {checks}
+            return 204;
+        }}
+        location / {{
+            {_scim_error(404, "not found")}
+        }}
+    }}"""
+    return _main_block(workdir, server)
+
+
+def pages_config(port: int, workdir: Path, pages_dir: Path) -> str:
+    """Render a SCIM downstream serving `GET /Users` pages from files.
+
+    `pages_dir/N.json` is the page starting at index N. It is returned
+    whatever `count` the request sets, as by a downstream that caps its page
+    size.
+    """
+    server = f"""
+    server {{
+        listen {LOOPBACK}:{port};
+        default_type application/scim+json;
+        location = /healthz {{
+            return 200 'ok';
+        }}
+        location = /scim/v2/Users {{
+            if ($request_method != GET) {{ {_scim_error(405, "use GET")} }}
+            {_header_checks()}
+            root {pages_dir};
+            try_files /$arg_startindex.json =404;
         }}
         location / {{
             {_scim_error(404, "not found")}

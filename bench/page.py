@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bench import report
+from bench import report, scale, soak
 from bench.chart import write_chart
 
 # Hand-written analysis of the latest run, included in the generated page.
@@ -37,11 +37,16 @@ TARGET_DESCRIPTIONS = {
 }
 
 
-def render_page(results: dict[str, Any], chart_name: str) -> str:
+CHART_NAME = "benchmarks.png"
+SOAK_CHART_NAME = "benchmarks-soak.png"
+
+
+def render_page(results: dict[str, Any], chart_name: str = CHART_NAME) -> str:
     """Return the Markdown page for `results`, embedding the chart `chart_name`."""
     sections = [
         _introduction(),
         _results(results, chart_name),
+        _scale(results),
         _notes(),
         _targets(results),
         _method(results),
@@ -55,14 +60,22 @@ def _introduction() -> str:
     return (
         "# Benchmarks\n\n"
         "This page compares the relay with three references on the same fixed "
-        "downstream, under the same load from wrk. `make bench` (or "
-        "`python bench/run.py`) regenerates it, and the chart, from a new run; "
+        "downstream, under the same load from wrk, then measures the relay's "
+        "memory on large requests, its throughput with many integrations and "
+        "several workers, and its memory over a soak. `make bench` (or "
+        "`python bench/run.py`) regenerates it, and the charts, from a new run; "
         "raw results go to `bench/results/`, which git ignores."
     )
 
 
 def _results(results: dict[str, Any], chart_name: str) -> str:
     options = results["options"]
+    if not results["runs"]:
+        return (
+            "## Results\n\n"
+            f"Measured {results['started_at']} with `{results['command']}`, "
+            "without the GET and POST scenarios."
+        )
     lines = [
         "## Results",
         "",
@@ -99,6 +112,39 @@ def _results(results: dict[str, Any], chart_name: str) -> str:
                 report.goal_rows(report.summarize(results)),
             ),
         ]
+    return "\n".join(lines)
+
+
+def _scale(results: dict[str, Any]) -> str:
+    """Render the scale scenarios' section, or a line noting that none ran."""
+    rows = scale.scale_rows(results)
+    if not rows:
+        return (
+            "## Memory, scale, soak and workers\n\n"
+            "Not measured in this run (`--scenarios` left them out)."
+        )
+    sizes = results["options"].get("scale", {})
+    lines = [
+        "## Memory, scale, soak and workers",
+        "",
+        "Each of these scenarios starts relays of its own, with one worker "
+        "unless stated and a fresh SQLite store, next to the servers above. "
+        "Memory figures depend little on what else the machine runs; "
+        "throughput figures do, so the last column gives the median cores "
+        "that other processes used during their load, as the CPU column "
+        "above does. "
+        f"Sizes: {sizes.get('patch_members', 0):,} members, "
+        f"{sizes.get('import_users', 0):,} users, "
+        f"{sizes.get('integrations', 0):,} integrations, "
+        f"{sizes.get('soak_minutes', 0):g} minutes of soak.",
+        "",
+        report.markdown_table(scale.SCALE_HEADER, rows),
+    ]
+    for scenario, details in scale.scale_details(results):
+        lines += ["", f"**{scenario.title}**. {scenario.method}", ""]
+        lines += [f"- {name}: {value}" for name, value in details]
+    if "soak" in results.get("scale", {}):
+        lines += ["", f"![Relay RSS during the soak]({SOAK_CHART_NAME})"]
     return "\n".join(lines)
 
 
@@ -169,6 +215,8 @@ def _method(results: dict[str, Any]) -> str:
 
 
 def _disturbance_note(results: dict[str, Any]) -> str:
+    if not results["runs"]:
+        return "- No wrk scenario ran against the references in this run."
     disturbed = report.disturbed_runs(results)
     note = (
         "- The CPU cores column gives the median number of cores used during "
@@ -223,18 +271,26 @@ def _reproduce(results: dict[str, Any]) -> str:
             "",
             "`python bench/run.py --help` lists the options: `--quick`, "
             "`--rounds`, `--duration`, `--scenarios`, `--targets`, "
-            "`--database-url`, `--relay-workers`, `--relay-env` and "
-            "`--profile` (py-spy samples of the Python targets under load). "
+            "`--database-url`, `--relay-workers`, `--relay-env`, "
+            "`--profile` (py-spy samples of the Python targets under load), "
+            "and the scale scenarios' `--soak-minutes`, `--patch-members`, "
+            "`--import-users` and `--integrations`. "
             "`python bench/run.py --report-only bench/results/FILE.json` "
             "rebuilds this page and the chart from saved results.",
         ]
     )
 
 
-def write_page(results: dict[str, Any], docs_dir: Path) -> tuple[Path, Path]:
-    """Write benchmarks.md and benchmarks.png into `docs_dir` and return their paths."""
+def write_page(results: dict[str, Any], docs_dir: Path) -> list[Path]:
+    """Write benchmarks.md and its charts into `docs_dir`; return their paths."""
     page_path = docs_dir / "benchmarks.md"
-    chart_path = docs_dir / "benchmarks.png"
-    write_chart(results, chart_path)
-    report.write_text(page_path, render_page(results, chart_path.name))
-    return page_path, chart_path
+    written = [page_path]
+    if results["runs"]:
+        written.append(docs_dir / CHART_NAME)
+        write_chart(results, written[-1])
+    soaked = results.get("scale", {}).get("soak")
+    if soaked is not None:
+        written.append(docs_dir / SOAK_CHART_NAME)
+        soak.write_chart(soaked, written[-1])
+    report.write_text(page_path, render_page(results, CHART_NAME))
+    return written

@@ -1,8 +1,10 @@
 """Run the relay benchmark: `python bench/run.py [options]`, or `make bench`.
 
 Starts a fixed nginx downstream, the references and the relay on loopback,
-loads each with wrk, prints the results, saves them as JSON in bench/results/
-and writes docs/benchmarks.md and docs/benchmarks.png.
+loads each with wrk, then runs the memory, scale, soak and workers scenarios
+on relays of their own. It prints the results, saves them as JSON in
+bench/results/ (with the soak's RSS samples as CSV and a chart) and writes
+docs/benchmarks.md with its charts.
 """
 
 from __future__ import annotations
@@ -15,14 +17,16 @@ import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):
     # Run as a script: make the repository root importable for `bench.*`.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import report
+from bench import report, scale, soak
 from bench.page import write_page
-from bench.scenarios import select_scenarios
+from bench.scale import SCALE_SCENARIOS, ScaleOptions
+from bench.scenarios import SCENARIO_BUILDERS, Scenario, select_scenarios
 from bench.suite import DEFAULT_TARGETS, TARGET_STARTERS, SuiteOptions, run_suite
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -35,7 +39,9 @@ QUICK_SETTINGS = {
     "warmup": 1,
     "quiet_wait": 2.0,
     "retries": 0,
+    "soak_minutes": 1.0,
 }
+DEFAULT_SCENARIOS = ",".join(["get", "post", *SCALE_SCENARIOS])
 
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
@@ -43,6 +49,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         prog="python bench/run.py", description=__doc__.splitlines()[0]
     )
     _add_measurement_options(parser.add_argument_group("measurement"))
+    _add_scale_options(parser.add_argument_group("scale scenarios"))
     _add_relay_options(parser.add_argument_group("relay"))
     _add_output_options(parser.add_argument_group("output"))
     return parser.parse_args(argv)
@@ -52,7 +59,8 @@ def _add_measurement_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--quick",
         action="store_true",
-        help="one round of 2 s runs with 1 s warm-ups and no retries, for a smoke test",
+        help="one round of 2 s runs with 1 s warm-ups, no retries and a 1-minute "
+        "soak, for a smoke test",
     )
     group.add_argument(
         "--rounds", type=int, default=3, help="rounds over all targets (default 3)"
@@ -89,15 +97,48 @@ def _add_measurement_options(group: argparse._ArgumentGroup) -> None:
     )
     group.add_argument(
         "--scenarios",
-        default="get,post",
-        help="comma-separated scenarios: NAME for every default concurrency "
-        "(1 and 32) or NAME-cN for one, e.g. get-c1,post (default get,post)",
+        default=DEFAULT_SCENARIOS,
+        help="comma-separated scenarios: get and post for every default "
+        "concurrency (1 and 32) or NAME-cN for one, e.g. get-c1,post, and the "
+        f"scale scenarios {', '.join(SCALE_SCENARIOS)} (default {DEFAULT_SCENARIOS})",
     )
     group.add_argument(
         "--targets",
         default=",".join(DEFAULT_TARGETS),
         help=f"comma-separated targets among {', '.join(TARGET_STARTERS)} "
         f"(default {','.join(DEFAULT_TARGETS)})",
+    )
+
+
+def _add_scale_options(group: argparse._ArgumentGroup) -> None:
+    defaults = ScaleOptions()
+    group.add_argument(
+        "--soak-minutes",
+        type=float,
+        default=defaults.soak_minutes,
+        help="minutes of load in the soak scenario "
+        f"(default {defaults.soak_minutes:g})",
+    )
+    group.add_argument(
+        "--patch-members",
+        type=int,
+        default=defaults.patch_members,
+        help="members added by the PATCH of the members scenario "
+        f"(default {defaults.patch_members})",
+    )
+    group.add_argument(
+        "--import-users",
+        type=int,
+        default=defaults.import_users,
+        help=f"users paged through in the import scenario (default "
+        f"{defaults.import_users})",
+    )
+    group.add_argument(
+        "--integrations",
+        type=int,
+        default=defaults.integrations,
+        help="integrations configured in the integrations scenario "
+        f"(default {defaults.integrations})",
     )
 
 
@@ -180,9 +221,10 @@ def suite_options(arguments: argparse.Namespace) -> SuiteOptions:
     if min(arguments.warmup, arguments.quiet_wait, arguments.retries) < 0:
         raise ValueError("--warmup, --quiet-wait and --retries must be >= 0")
     profile_scenarios = select_scenarios(arguments.profile) if arguments.profile else []
+    scenarios, scale_names = split_scenarios(arguments.scenarios)
     return SuiteOptions(
         target_names=target_names,
-        scenarios=select_scenarios(arguments.scenarios),
+        scenarios=scenarios,
         rounds=arguments.rounds,
         duration_s=arguments.duration,
         warmup_s=arguments.warmup,
@@ -195,6 +237,51 @@ def suite_options(arguments: argparse.Namespace) -> SuiteOptions:
         keep_workdir=arguments.keep_workdir,
         profile_scenarios=profile_scenarios,
         profile_dir=arguments.results_dir,
+        scale_names=scale_names,
+        scale=scale_options(arguments),
+    )
+
+
+def split_scenarios(spec: str) -> tuple[list[Scenario], list[str]]:
+    """Split --scenarios into wrk scenarios and scale scenario names."""
+    items = [item.strip() for item in spec.split(",") if item.strip()]
+    known = [*SCENARIO_BUILDERS, *SCALE_SCENARIOS]
+    unknown = [
+        item
+        for item in items
+        if item not in SCALE_SCENARIOS and item.partition("-c")[0] not in known
+    ]
+    if unknown or not items:
+        raise ValueError(
+            f"invalid --scenarios {spec!r}; choose from {', '.join(known)}"
+        )
+    scale_names = [item for item in items if item in SCALE_SCENARIOS]
+    wrk_items = [item for item in items if item not in SCALE_SCENARIOS]
+    scenarios = select_scenarios(",".join(wrk_items)) if wrk_items else []
+    return scenarios, list(dict.fromkeys(scale_names))
+
+
+def scale_options(arguments: argparse.Namespace) -> ScaleOptions:
+    """Check the scale scenarios' sizes and collect them with the round settings."""
+    sizes = {
+        "--patch-members": arguments.patch_members,
+        "--import-users": arguments.import_users,
+        "--integrations": arguments.integrations,
+    }
+    too_small = [name for name, value in sizes.items() if value < 1]
+    if too_small:
+        raise ValueError(f"{', '.join(too_small)} must be >= 1")
+    if arguments.soak_minutes <= 0:
+        raise ValueError("--soak-minutes must be > 0")
+    return ScaleOptions(
+        patch_members=arguments.patch_members,
+        import_users=arguments.import_users,
+        integrations=arguments.integrations,
+        soak_minutes=arguments.soak_minutes,
+        rounds=arguments.rounds,
+        duration_s=arguments.duration,
+        warmup_s=arguments.warmup,
+        quiet_wait_s=arguments.quiet_wait,
     )
 
 
@@ -215,11 +302,16 @@ def set_priority(nice: int) -> None:
         os.setpriority(os.PRIO_PROCESS, 0, nice)
 
 
-def save_results(results: dict[str, object], results_dir: Path) -> Path:
+def save_results(results: dict[str, Any], results_dir: Path) -> Path:
+    """Save the results as JSON, and the soak's samples as CSV and a chart."""
     results_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = results_dir / f"{stamp}.json"
     path.write_text(json.dumps(results, indent=2) + "\n")
+    soaked = results.get("scale", {}).get("soak")
+    if soaked is not None:
+        soak.write_samples(soaked, results_dir / f"{stamp}-soak.csv")
+        soak.write_chart(soaked, results_dir / f"{stamp}-soak.png")
     return path
 
 
@@ -248,10 +340,12 @@ def main(argv: list[str] | None = None) -> int:
         results = run_suite(options, command)
         print(f"Raw results: {save_results(results, arguments.results_dir)}")
     print()
-    print(report.console_report(results))
+    if results["runs"]:
+        print(report.console_report(results))
+    print(scale.console_text(results))
     if not arguments.no_docs:
-        page_path, chart_path = write_page(results, arguments.docs_dir)
-        print(f"\nWrote {page_path} and {chart_path}")
+        written = write_page(results, arguments.docs_dir)
+        print(f"\nWrote {', '.join(str(path) for path in written)}")
     return 0
 
 

@@ -8,7 +8,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from bench.load import run_wrk
 from bench.measure import RoundOptions, load_spec, measure_rounds
 from bench.profile import profile_targets
 from bench.relay import start_relay
+from bench.scale import ScaleOptions, run_scale
 from bench.scenarios import Scenario
 from bench.targets import (
     RunContext,
@@ -77,6 +78,9 @@ class SuiteOptions:
     # Scenarios to sample with py-spy on each Python target after the rounds.
     profile_scenarios: Sequence[Scenario] = ()
     profile_dir: Path = Path("bench/results")
+    # Scale scenarios to run after the wrk rounds, and their sizes.
+    scale_names: Sequence[str] = ()
+    scale: ScaleOptions = field(default_factory=ScaleOptions)
 
     @property
     def round_options(self) -> RoundOptions:
@@ -111,6 +115,7 @@ def run_suite(options: SuiteOptions, command: str) -> dict[str, Any]:
                 options.duration_s,
                 options.profile_dir,
             )
+            scale = run_scale(context, options.scale_names, options.scale)
         succeeded = True
     finally:
         if succeeded and not options.keep_workdir:
@@ -130,6 +135,7 @@ def run_suite(options: SuiteOptions, command: str) -> dict[str, Any]:
         "scenarios": [_scenario_dict(scenario) for scenario in options.scenarios],
         "runs": runs,
         "profiles": profiles,
+        "scale": scale,
     }
 
 
@@ -162,7 +168,9 @@ def _start_targets(
         relay_settings=dict(options.relay_settings),
     )
     start_downstream(context)
-    targets = []
+    targets: list[Target] = []
+    if not options.scenarios:
+        return context, targets
     for name in options.target_names:
         print(f"Starting {name}", flush=True)
         targets.append(TARGET_STARTERS[name](context))
@@ -181,7 +189,7 @@ def _check_targets(targets: Sequence[Target], scenarios: Sequence[Scenario]) -> 
 
 
 def _warm_up(targets: Sequence[Target], options: SuiteOptions, workdir: Path) -> None:
-    if options.warmup_s <= 0:
+    if options.warmup_s <= 0 or not targets or not options.scenarios:
         return
     print(f"Warming up each target for {options.warmup_s} s per scenario", flush=True)
     for scenario in options.scenarios:
@@ -205,6 +213,8 @@ def _options_dict(options: SuiteOptions) -> dict[str, Any]:
         "retries": options.retries,
         "database": "postgresql" if options.database_url else "sqlite",
         "relay_workers": options.relay_workers,
+        "scale_scenarios": list(options.scale_names),
+        "scale": asdict(options.scale),
         "relay_settings": {
             name: "[hidden]" if SECRET_NAME.search(name) else value
             for name, value in options.relay_settings.items()

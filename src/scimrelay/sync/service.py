@@ -19,7 +19,7 @@ from scimrelay.sync import validation
 from scimrelay.sync.google import GoogleSourceConfig
 from scimrelay.sync.mapping import check_mapping, effective_mapping
 from scimrelay.sync.models import GoogleSource, SyncLink, SyncRun
-from scimrelay.sync.runs import RunReport, as_utc, list_runs
+from scimrelay.sync.runs import RunReport, as_utc, get_run, list_runs
 
 DEFAULT_INTERVAL_MINUTES = 60
 
@@ -51,6 +51,7 @@ class GoogleSourceView:
     integration_id: str
     client_email: str
     client_id: str
+    key_id: str
     subject: str
     customer: str | None
     domain: str | None
@@ -153,11 +154,25 @@ class SourceService:
             _get_integration(session, integration_id)
         return list_runs(self.store, integration_id, limit)
 
+    def run(self, integration_id: str, run_id: str) -> RunReport:
+        """Return one run of an integration; raise NotFoundError for another's."""
+        with self.store.session() as session:
+            _get_integration(session, integration_id)
+        report = get_run(self.store, integration_id, run_id)
+        if report is None:
+            raise NotFoundError(
+                f"run {run_id} of integration {integration_id} not found: list "
+                f"the runs with `scimrelay sync status {integration_id}`"
+            )
+        return report
+
     def _view(self, source: GoogleSource) -> GoogleSourceView:
+        key = orjson.loads(self.keyring.decrypt(source.key_ciphertext))
         return GoogleSourceView(
             integration_id=source.integration_id,
             client_email=source.client_email,
             client_id=source.client_id,
+            key_id=str(key.get("private_key_id") or ""),
             subject=source.subject,
             customer=source.customer,
             domain=source.domain,

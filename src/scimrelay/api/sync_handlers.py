@@ -24,10 +24,12 @@ def get_google_source(call: ApiCall) -> Response:
 
 
 def set_google_source(call: ApiCall) -> Response:
+    integration_id = call.path("integration_id")
+    # Look the integration up first: another tenant's gets 404, not 422.
+    call.ops.integration(integration_id)
     reader = Reader(call.body)
     data = _source_input(reader)
     reader.done()
-    integration_id = call.path("integration_id")
     view = call.ops.sources.set_google(integration_id, data, KEY_FIELD)
     return json_response(view.to_dict())
 

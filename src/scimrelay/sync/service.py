@@ -185,8 +185,8 @@ class SourceService:
             mapping=dict(source.mapping),
             effective_mapping=effective_mapping(source.mapping),
             scopes=_config(source, {}).scopes,
-            created_at=source.created_at,
-            updated_at=source.updated_at,
+            created_at=as_utc(source.created_at),
+            updated_at=as_utc(source.updated_at),
         )
 
 

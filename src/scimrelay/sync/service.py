@@ -105,6 +105,28 @@ class SourceService:
             session.flush()
             return self._view(source)
 
+    def differences(
+        self, integration_id: str, data: GoogleSourceInput
+    ) -> list[str] | None:
+        """Return the settings ``data`` would change, or None without a source.
+
+        Values are checked and normalised as ``set_google`` would store them,
+        so an unchanged setting written differently is not a difference.
+        """
+        values, key = _checked_values(data)
+        with self.store.session() as session:
+            _get_integration(session, integration_id)
+            source = session.get(GoogleSource, integration_id)
+            if source is None:
+                return None
+            changed = [
+                name for name, value in values.items() if getattr(source, name) != value
+            ]
+            stored_key = orjson.loads(self.keyring.decrypt(source.key_ciphertext))
+        if key is not None and key != stored_key:
+            changed.append("key")
+        return changed
+
     def get_google(self, integration_id: str) -> GoogleSourceView:
         with self.store.session() as session:
             return self._view(_get_source(session, integration_id))

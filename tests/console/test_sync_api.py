@@ -305,7 +305,7 @@ def test_run_requests_found_by_source(
     assert others["entries"] == []
 
 
-def test_remove_source_keeps_runs_listable(
+def test_removed_source_is_not_found(
     world: World, google: Google, scim_server: ScimServer
 ) -> None:
     client = world.api(world.owner)

@@ -35,7 +35,7 @@ def driver(
 def no_patch_front(
     scim_server: ScimServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ManagedProcess]:
-    """A front of scim2-server that answers PATCH with 501 and says so."""
+    """A front of scim2-server that returns 501 to PATCH and announces no PATCH."""
     log_dir = tmp_path_factory.mktemp("no-patch")
     front = start_adapted(
         "limited", log_dir, scim_server.url, scim_server.token, "--no-patch"

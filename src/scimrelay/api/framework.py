@@ -133,5 +133,6 @@ def _run(
     except SyncBusy as error:
         return error_response(409, "sync_running", str(error))
     except SyncError as error:
-        # Google or the downstream refused or failed; the message names which.
+        # Google or the downstream rejected or failed, and the message names which.
+        logger.warning("admin API sync action failed", error=str(error))
         return error_response(502, "sync_failed", str(error))

@@ -143,7 +143,9 @@ def sync_paths() -> dict[str, Any]:
             "post": op(
                 "Preview sync",
                 {
-                    "200": response("Every change a run makes.", ref("SyncPreview")),
+                    "200": response(
+                        "The changes a run would make.", ref("SyncPreview")
+                    ),
                     **SYNC_ERRORS,
                 },
             ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlencode
 
+import structlog
 from starlette.responses import Response
 
 from scimrelay.console.framework import Call
@@ -15,9 +16,11 @@ from scimrelay.sync.engine import LOG_SOURCE
 from scimrelay.sync.plan import Plan
 from scimrelay.sync.runs import RUNNING, RunReport
 
+logger = structlog.get_logger(__name__)
+
 RUNS_SHOWN = 20
-# Log entries are stamped when the response arrives, a moment after a run's
-# last change is counted; the link's window ends this much after the run.
+# A margin after a run's end, so that the request log link keeps the entries
+# stamped as the run finished.
 LOG_WINDOW_SLACK = timedelta(seconds=2)
 # Seconds between reloads of a run's page while the run goes on.
 REFRESH_SECONDS = 2
@@ -52,6 +55,7 @@ def source_preview(call: Call) -> Response:
     try:
         plan = call.ops.sources.preview(view.id)
     except SyncError as error:
+        logger.warning("sync preview failed", integration_id=view.id, error=str(error))
         return _render(call, view, form, problem=str(error), status=502)
     return _render(call, view, form, plan=plan)
 
@@ -61,6 +65,7 @@ def sync_start(call: Call) -> Response:
     try:
         report = call.ops.sources.start_run(view.id, "console")
     except SyncError as error:
+        logger.warning("sync not started", integration_id=view.id, error=str(error))
         form = SourceForm.from_view(call.ops.sources.google(view.id))
         status = 409 if isinstance(error, SyncBusy) else 502
         return _render(call, view, form, problem=str(error), status=status)

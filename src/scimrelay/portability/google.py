@@ -2,7 +2,7 @@
 
 An export names the service account's JSON key with a reference to an
 environment variable, ``{env: SCIMRELAY_<NAME>_GOOGLE_KEY}``, whose value is the
-whole JSON key; ``{file: PATH}`` reads it from a file instead. An import goes
+whole JSON key. ``{file: PATH}`` reads the key from a file instead. An import goes
 through :class:`SourceService`, so its checks are those of the CLI, the
 console and the admin API.
 """
@@ -58,9 +58,10 @@ def apply_google(
     base_dir: Path,
     environ: Mapping[str, str] | None,
 ) -> tuple[str, list[str]]:
-    """Set the source when it differs; return the action and the changed fields.
+    """Set the source when a setting or the key differs.
 
-    Raise SettingsError with fields under ``google_source``.
+    Return the action and the changed fields. Raise SettingsError naming each
+    field under ``google_source``.
     """
     data = _input(spec, base_dir, environ)
     try:

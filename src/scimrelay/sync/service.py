@@ -177,7 +177,7 @@ class SourceService:
         return list_runs(self.store, integration_id, limit)
 
     def run(self, integration_id: str, run_id: str) -> RunReport:
-        """Return one run of an integration; raise NotFoundError for another's."""
+        """Return one run; raise NotFoundError when the integration has no such run."""
         with self.store.session() as session:
             _get_integration(session, integration_id)
         report = get_run(self.store, integration_id, run_id)

@@ -19,6 +19,12 @@ import httpx
 import pytest
 
 from tests.support.downstreams import start_downstream
+from tests.support.google import (
+    READ_SCOPES,
+    Google,
+    make_service_account,
+    start_fake_google,
+)
 from tests.support.processes import ManagedProcess, start_server
 from tests.support.relay import Cli, Relay, start_relay
 
@@ -71,6 +77,22 @@ def scim_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScimServer
     process = start_server("scim2-server", build_argv, log_dir=log_dir)
     yield ScimServer(process=process, token=token)
     process.stop()
+
+
+# The fake returns 403 rateLimitExceeded to every seventh Directory API request.
+RATE_LIMIT_EVERY = 7
+
+
+@pytest.fixture(scope="session")
+def google(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Google]:
+    """Start the fake Google; one account may read everything, one only users."""
+    fake = start_fake_google(tmp_path_factory.mktemp("fake-google"))
+    account = make_service_account("scimrelay-sync")
+    narrow = make_service_account("scimrelay-users-only")
+    fake.load_accounts([(account, READ_SCOPES), (narrow, READ_SCOPES[:1])])
+    fake.rate_limit_every(RATE_LIMIT_EVERY)
+    yield Google(fake, account, narrow)
+    fake.process.stop()
 
 
 @dataclass

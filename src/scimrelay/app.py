@@ -159,7 +159,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             relay.endpoint.handle,
             methods=SCIM_METHODS,
         ),
-        *admin_routes(relay.context, settings),
+        *admin_routes(relay.context, settings, relay.scheduler),
     ]
     app = RelayApp(routes=routes, lifespan=relay.lifespan)
     app.scim_handler = relay.endpoint.handle

@@ -9,6 +9,9 @@ Rules:
 ``tenant``  names an object of one tenant; another tenant's admin gets 404.
 ``self``    names an object of the signed-in admin (an API token); others get 404.
 ``owner``   owners only; a tenant admin gets 403.
+``source``  names the Google source or a sync run of one tenant's integration;
+            another tenant's admin gets 404, and the owner may get 404 when the
+            integration has no source or no such run.
 """
 
 from __future__ import annotations
@@ -41,6 +44,12 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/admin/integrations/{integration_id}/rotate-key"): "tenant",
     ("POST", "/admin/integrations/{integration_id}/keys/{key_id}/revoke"): "tenant",
     ("GET", "/admin/integrations/{integration_id}/activity.svg"): "tenant",
+    ("GET", "/admin/integrations/{integration_id}/google"): "source",
+    ("POST", "/admin/integrations/{integration_id}/google"): "source",
+    ("POST", "/admin/integrations/{integration_id}/google/remove"): "source",
+    ("POST", "/admin/integrations/{integration_id}/google/preview"): "source",
+    ("POST", "/admin/integrations/{integration_id}/google/run"): "source",
+    ("GET", "/admin/integrations/{integration_id}/google/runs/{run_id}"): "source",
     ("GET", "/admin/logs"): "list",
     ("GET", "/admin/logs/feed"): "list",
     ("GET", "/admin/logs/export"): "list",
@@ -68,6 +77,13 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/integrations/{integration_id}/test"): "tenant",
     ("POST", "/api/v1/integrations/{integration_id}/rotate-key"): "tenant",
     ("POST", "/api/v1/integrations/{integration_id}/keys/{key_id}/revoke"): "tenant",
+    ("GET", "/api/v1/integrations/{integration_id}/google-source"): "source",
+    ("PUT", "/api/v1/integrations/{integration_id}/google-source"): "source",
+    ("DELETE", "/api/v1/integrations/{integration_id}/google-source"): "source",
+    ("POST", "/api/v1/integrations/{integration_id}/sync/preview"): "source",
+    ("POST", "/api/v1/integrations/{integration_id}/sync/runs"): "source",
+    ("GET", "/api/v1/integrations/{integration_id}/sync/runs"): "source",
+    ("GET", "/api/v1/integrations/{integration_id}/sync/runs/{run_id}"): "source",
     ("GET", "/api/v1/logs"): "list",
     ("GET", "/api/v1/logs/export"): "list",
     ("GET", "/api/v1/logs/{entry_id}"): "tenant",
@@ -107,13 +123,14 @@ def concrete(path: str, targets: Targets, token_id: str) -> str:
         entry_id=targets.entry_id,
         user_id=targets.admin_id if "{user_id}" in path else "",
         token_id=token_id,
+        run_id="00000000-0000-4000-8000-000000000000",
     )
 
 
 def call(client: httpx.Client, method: str, path: str) -> httpx.Response:
     if path.startswith("/api/"):
         return client.request(
-            method, path, json={} if method in ("POST", "PATCH") else None
+            method, path, json={} if method in ("POST", "PATCH", "PUT") else None
         )
     data = {"csrf_token": csrf(client)} if method == "POST" else None
     return client.request(method, path, data=data)
@@ -158,7 +175,7 @@ def test_tenant_admin_cannot_cross_into_another_tenant(
     targets = world.targets(theirs)
     response = call(client, method, concrete(path, targets, owner_token_id(world)))
 
-    if rule in ("tenant", "self"):
+    if rule in ("tenant", "self", "source"):
         assert response.status_code == 404, response.text
     elif rule == "owner":
         assert response.status_code == 403, response.text
@@ -177,7 +194,9 @@ def test_owner_reaches_every_route(world: World, method: str, path: str) -> None
     response = call(client, method, concrete(path, targets, token_id))
 
     assert response.status_code < 500, response.text
-    if RULES[(method, path)] != "public":
+    if RULES[(method, path)] == "source":
+        assert response.status_code not in (401, 403), response.text
+    elif RULES[(method, path)] != "public":
         assert response.status_code not in (401, 403, 404), response.text
 
 

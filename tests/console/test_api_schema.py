@@ -101,4 +101,7 @@ def test_openapi_document_names_every_operation(schema_world: World) -> None:
     assert ("POST", "/integrations/{integration_id}/rotate-key") in operations
     assert ("GET", "/logs/export") in operations
     assert ("POST", "/tokens") in operations
-    assert len(operations) == 19
+    assert ("PUT", "/integrations/{integration_id}/google-source") in operations
+    assert ("POST", "/integrations/{integration_id}/sync/preview") in operations
+    assert ("GET", "/integrations/{integration_id}/sync/runs/{run_id}") in operations
+    assert len(operations) == 26

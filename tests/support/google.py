@@ -218,3 +218,12 @@ def start_fake_google(log_dir: Path) -> FakeGoogle:
 
     process = start_server("fake-google", build_argv, log_dir=log_dir, cwd=REPO_ROOT)
     return FakeGoogle(process)
+
+
+@dataclass(frozen=True)
+class Google:
+    """The running fake and the service accounts registered in it."""
+
+    fake: FakeGoogle
+    account: ServiceAccount
+    users_only_account: ServiceAccount

@@ -1,11 +1,14 @@
-"""Fixtures of the sync tests: the fake Google server and its service accounts."""
+"""Fixtures of the sync tests: stores in fresh PostgreSQL schemas.
+
+The fake Google server and its service accounts come from the ``google``
+fixture of ``tests/conftest.py``, which the console tests share.
+"""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,38 +17,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from scimrelay.settings import Secret, Settings
-from tests.support.google import (
-    READ_SCOPES,
-    FakeGoogle,
-    ServiceAccount,
-    make_service_account,
-    start_fake_google,
-)
+from tests.support.google import Google
 
-# The fake returns 403 rateLimitExceeded to every seventh Directory API request.
-RATE_LIMIT_EVERY = 7
-
-
-@dataclass(frozen=True)
-class Google:
-    """The running fake and the service accounts registered in it."""
-
-    fake: FakeGoogle
-    account: ServiceAccount
-    users_only_account: ServiceAccount
-
-
-@pytest.fixture(scope="session")
-def google(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Google]:
-    """Start the fake Google; one account may read everything, one only users."""
-    fake = start_fake_google(tmp_path_factory.mktemp("fake-google"))
-    account = make_service_account("scimrelay-sync")
-    narrow = make_service_account("scimrelay-users-only")
-    fake.load_accounts([(account, READ_SCOPES), (narrow, READ_SCOPES[:1])])
-    fake.rate_limit_every(RATE_LIMIT_EVERY)
-    yield Google(fake, account, narrow)
-    fake.process.stop()
-
+__all__ = ["Google", "postgres_schema", "postgres_settings"]
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

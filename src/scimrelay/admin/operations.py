@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from scimrelay.admin.access import Actor
 from scimrelay.admin.accounts import AccountService, AdminView
 from scimrelay.admin.audit import AuditLog, AuditView
+from scimrelay.admin.sources import SourceOperations
 from scimrelay.admin.tokens import IssuedToken, TokenStore, TokenView
 from scimrelay.context import AppContext
 from scimrelay.diagnostics import ConnectionReport, test_connection
@@ -29,6 +32,9 @@ from scimrelay.integrations.validation import Header
 from scimrelay.requestlog import query
 from scimrelay.requestlog.query import Bucket, LogFilter, Page, Stats
 from scimrelay.store.models import RequestLogEntry
+
+if TYPE_CHECKING:
+    from scimrelay.sync.scheduler import SyncScheduler
 
 EXPORT_BATCH = 500
 
@@ -51,11 +57,19 @@ class Admin:
     accounts: AccountService
     tokens: TokenStore
     audit: AuditLog
+    # The relay's sync scheduler, which previews and starts runs; None in the CLI.
+    scheduler: SyncScheduler | None = None
 
     @classmethod
-    def open(cls, context: AppContext) -> Admin:
+    def open(cls, context: AppContext, scheduler: SyncScheduler | None = None) -> Admin:
         store = context.store
-        return cls(context, AccountService(store), TokenStore(store), AuditLog(store))
+        return cls(
+            context,
+            AccountService(store),
+            TokenStore(store),
+            AuditLog(store),
+            scheduler,
+        )
 
     def acting(self, actor: Actor) -> AdminOperations:
         return AdminOperations(self, actor)
@@ -76,6 +90,11 @@ class AdminOperations:
         self.service = admin.context.service
         self.store = admin.context.store
         self._hook = admin.audit.hook(actor)
+
+    @cached_property
+    def sources(self) -> SourceOperations:
+        """The actions on integrations' Google sources and sync runs."""
+        return SourceOperations(self)
 
     # Tenants
 

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from scimrelay.admin.operations import Admin
-from scimrelay.api import handlers
+from scimrelay.api import handlers, sync_handlers
 from scimrelay.api.framework import ApiHandler, error_response, json_response, operation
 from scimrelay.api.openapi import document
 
@@ -32,6 +32,18 @@ OPERATIONS: list[tuple[str, str, ApiHandler, str]] = [
         handlers.revoke_key,
         "admin",
     ),
+    *[
+        (method, f"/integrations/{{integration_id}}{path}", handler, "admin")
+        for method, path, handler in (
+            ("GET", "/google-source", sync_handlers.get_google_source),
+            ("PUT", "/google-source", sync_handlers.set_google_source),
+            ("DELETE", "/google-source", sync_handlers.delete_google_source),
+            ("POST", "/sync/preview", sync_handlers.preview_sync),
+            ("POST", "/sync/runs", sync_handlers.start_sync),
+            ("GET", "/sync/runs", sync_handlers.list_sync_runs),
+            ("GET", "/sync/runs/{run_id}", sync_handlers.get_sync_run),
+        )
+    ],
     ("GET", "/logs", handlers.list_logs, "admin"),
     ("GET", "/logs/export", handlers.export_logs, "admin"),
     ("GET", "/logs/{entry_id:int}", handlers.get_log_entry, "admin"),

@@ -14,7 +14,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from scimrelay.admin.operations import Admin, AdminOperations
-from scimrelay.errors import AccessDenied, FieldError, NotFoundError, SettingsError
+from scimrelay.errors import (
+    AccessDenied,
+    FieldError,
+    NotFoundError,
+    SettingsError,
+    SyncBusy,
+    SyncError,
+)
 
 logger = structlog.get_logger(__name__)
 
@@ -123,3 +130,9 @@ def _run(
         return error_response(404, "not_found", str(error))
     except AccessDenied as error:
         return error_response(403, "forbidden", str(error))
+    except SyncBusy as error:
+        return error_response(409, "sync_running", str(error))
+    except SyncError as error:
+        # Google or the downstream rejected or failed, and the message names which.
+        logger.warning("admin API sync action failed", error=str(error))
+        return error_response(502, "sync_failed", str(error))

@@ -131,6 +131,7 @@ def _log_filter(call: ApiCall) -> query.LogFilter:
         since=moment(call.query("since"), "since"),
         until=moment(call.query("until"), "until"),
         text=call.query("q") or None,
+        source=call.query("source") or None,
     )
 
 

@@ -6,6 +6,19 @@ from functools import cache
 from typing import Any
 
 from scimrelay import __version__
+from scimrelay.api.openapi_parts import (
+    NULLABLE_TIME,
+    STRING,
+    TIME,
+    list_of,
+    obj,
+    op,
+    path_param,
+    query_param,
+    ref,
+    response,
+)
+from scimrelay.api.openapi_sync import SYNC_SCHEMAS, sync_paths
 from scimrelay.integrations.validation import MAX_HEADERS
 from scimrelay.requestlog.query import (
     MAX_ID,
@@ -13,20 +26,6 @@ from scimrelay.requestlog.query import (
     RESOURCE_TYPES,
     STATUS_CLASSES,
 )
-
-JSON = "application/json"
-STRING = {"type": "string"}
-TIME = {"type": "string", "format": "date-time"}
-NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
-
-
-def ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def obj(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
-    return {"type": "object", "properties": properties, "required": list(required)}
-
 
 SCHEMAS: dict[str, Any] = {
     "Error": obj(
@@ -141,59 +140,6 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
-def response(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    answer: dict[str, Any] = {"description": description}
-    if schema is not None:
-        answer["content"] = {JSON: {"schema": schema}}
-    return answer
-
-
-ERRORS = {
-    "401": response("No valid admin API token.", ref("Error")),
-    "403": response("The token's admin lacks the role.", ref("Error")),
-    "404": response("Not found, or in another tenant.", ref("Error")),
-    "422": response("A field is invalid; each error names it.", ref("Error")),
-}
-
-
-def op(
-    summary: str,
-    answers: dict[str, Any],
-    *,
-    body: str | None = None,
-    params: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    operation: dict[str, Any] = {
-        "summary": summary,
-        "operationId": summary.lower().replace(" ", "_").replace("'", ""),
-        "responses": {**answers, **ERRORS},
-    }
-    if body:
-        operation["requestBody"] = {
-            "required": True,
-            "content": {JSON: {"schema": ref(body)}},
-        }
-    if params:
-        operation["parameters"] = params
-    return operation
-
-
-def path_param(name: str, schema: dict[str, Any] = STRING) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": schema}
-
-
-def query_param(
-    name: str, schema: dict[str, Any] = STRING, text: str = ""
-) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": schema,
-        "description": text,
-    }
-
-
 LOG_FILTERS = [
     query_param("integration_id"),
     query_param("status_class", {"type": "string", "enum": list(STATUS_CLASSES)}),
@@ -202,16 +148,13 @@ LOG_FILTERS = [
     query_param("since", TIME, "Entries at or after this time."),
     query_param("until", TIME, "Entries before this time."),
     query_param("q", STRING, "Text in the path or a userName."),
+    query_param("source", STRING, "Who sent the requests, such as sync:google."),
 ]
 PAGING = [
     query_param("page", {"type": "integer", "minimum": 1}),
     query_param("per_page", {"type": "integer", "minimum": 1, "maximum": 500}),
 ]
 INTEGRATION = [path_param("integration_id")]
-
-
-def list_of(name: str) -> dict[str, Any]:
-    return {"type": "array", "items": ref(name)}
 
 
 def paths() -> dict[str, Any]:
@@ -279,6 +222,7 @@ def paths() -> dict[str, Any]:
             "parameters": [*INTEGRATION, path_param("key_id")],
             "post": op("Revoke key", {"200": response("Revoked.")}),
         },
+        **sync_paths(),
         "/logs": {
             "get": op(
                 "Query request log",
@@ -347,13 +291,14 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "scimrelay admin API",
             "version": __version__,
-            "description": "Tenants, integrations, request log and admin tokens. "
+            "description": "Tenants, integrations, Google sources and sync runs, "
+            "request log and admin tokens. "
             "Authenticate with an admin API token created in the console.",
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **SYNC_SCHEMAS},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "paths": paths(),

@@ -14,6 +14,7 @@ from scimrelay.sync.service import (
     GoogleSourceView,
     SourceService,
 )
+from scimrelay.sync.validation import parse_mapping_lines
 
 
 @click.group()
@@ -96,7 +97,7 @@ def set_google(
         delete_users=bool(values["delete_users"]),
         interval_minutes=int(values["interval_minutes"]),  # type: ignore[call-overload]
         api_url=values["api_url"],  # type: ignore[arg-type]
-        mapping=_parse_mappings(mappings),
+        mapping=parse_mapping_lines(mappings),
     )
     with open_context() as context:
         view = SourceService(context.store, context.keyring).set_google(
@@ -151,20 +152,6 @@ def _read_key(path: Path | None) -> str | None:
         ) from None
 
 
-def _parse_mappings(lines: tuple[str, ...]) -> dict[str, str | None]:
-    mapping: dict[str, str | None] = {}
-    for line in lines:
-        target, separator, field = line.partition("=")
-        if not separator or not target.strip():
-            raise SettingsError.single(
-                "mapping",
-                f"{line!r} is not TARGET=FIELD: write title=organizations.title, "
-                "or title= to leave title alone",
-            )
-        mapping[target.strip()] = field.strip() or None
-    return mapping
-
-
 def _print_view(view: GoogleSourceView) -> None:
     scope = f"customer {view.customer}" if view.customer else f"domain {view.domain}"
     interval = (
@@ -174,6 +161,7 @@ def _print_view(view: GoogleSourceView) -> None:
     )
     click.echo(f"integration:      {view.integration_id}")
     click.echo(f"service account:  {view.client_email} (client ID {view.client_id})")
+    click.echo(f"key ID:           {view.key_id}")
     click.echo(f"acts as:          {view.subject}")
     click.echo(f"directory:        {scope}")
     click.echo(f"org units:        {', '.join(view.org_units) or 'all'}")

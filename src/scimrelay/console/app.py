@@ -9,7 +9,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scimrelay.admin.operations import Admin
 from scimrelay.admin.sessions import SessionStore
-from scimrelay.console import auth_views, integration_views, log_views, settings_views
+from scimrelay.console import (
+    auth_views,
+    integration_views,
+    log_views,
+    settings_views,
+    sync_views,
+)
 from scimrelay.console.framework import STATIC, Console, Handler, page
 from scimrelay.settings import Settings
 
@@ -75,6 +81,17 @@ PAGES: list[tuple[str, str, Handler, str]] = [
         integration_views.activity_chart,
         "admin",
     ),
+    *[
+        (method, f"/integrations/{{integration_id}}/google{path}", handler, "admin")
+        for method, path, handler in (
+            ("GET", "", sync_views.source_page),
+            ("POST", "", sync_views.source_save),
+            ("POST", "/remove", sync_views.source_remove),
+            ("POST", "/preview", sync_views.source_preview),
+            ("POST", "/run", sync_views.sync_start),
+            ("GET", "/runs/{run_id}", sync_views.run_detail),
+        )
+    ],
     ("GET", "/logs", log_views.log_list, "admin"),
     ("GET", "/logs/feed", log_views.log_feed, "admin"),
     ("GET", "/logs/export", log_views.export, "admin"),

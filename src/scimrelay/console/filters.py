@@ -43,6 +43,12 @@ def status_class(status: int | None) -> str:
     return "ok"
 
 
+def run_class(status: str) -> str:
+    """Return the badge class of a sync run's status."""
+    classes = {"succeeded": "ok", "partial": "warn", "running": "running"}
+    return classes.get(status, "error")
+
+
 def milliseconds(value: float | None) -> str:
     if value is None:
         return "—"
@@ -67,6 +73,7 @@ def install(env: Environment) -> None:
         "ago": ago,
         "percent": percent,
         "status_class": status_class,
+        "run_class": run_class,
         "ms": milliseconds,
         "pretty_json": pretty_json,
     }

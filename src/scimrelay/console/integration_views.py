@@ -166,6 +166,7 @@ def _detail(
     where = LogFilter(tenant_ids=call.actor.visible_tenants(), integration_id=view.id)
     recent = call.ops.log_page(where, 1, 8).entries
     chart_range = call.param("range") if call.param("range") in CHART_RANGES else "24h"
+    last_runs = call.ops.sources.runs(view.id, 1)
     return call.render(
         "integration.html",
         integration=view,
@@ -177,6 +178,8 @@ def _detail(
         recent=recent,
         chart_range=chart_range,
         guides=SETUP_GUIDES,
+        source=call.ops.sources.google(view.id),
+        last_run=last_runs[0] if last_runs else None,
     )
 
 

@@ -17,12 +17,26 @@ from scimrelay.requestlog.query import LogFilter
 PER_PAGE = 50
 FEED_LIMIT = 100
 EXPORT_LIMIT = 100_000
-FILTER_NAMES = ("integration", "status", "method", "resource", "range", "q")
+FILTER_NAMES = (
+    "integration",
+    "status",
+    "method",
+    "resource",
+    "range",
+    "q",
+    "source",
+    "since",
+    "until",
+)
 
 
 def log_filter(ops: AdminOperations, params: QueryParams) -> LogFilter:
-    """Build the filter named by the query string; unknown values are ignored."""
-    since = None
+    """Build the filter named by the query string; unknown values are ignored.
+
+    ``since`` and ``until`` are ISO 8601 times, as a sync run's page links
+    them; ``range`` is a span that ends now.
+    """
+    since = _moment(params.get("since"))
     span = query.RANGES.get(params.get("range", ""))
     if span is not None:
         since = datetime.now(UTC) - span
@@ -32,8 +46,18 @@ def log_filter(ops: AdminOperations, params: QueryParams) -> LogFilter:
         method=params.get("method") or None,
         resource_type=params.get("resource") or None,
         since=since,
+        until=_moment(params.get("until")),
         text=params.get("q") or None,
+        source=params.get("source") or None,
     )
+
+
+def _moment(raw: str | None) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(raw or "")
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
 def _page_number(raw: str) -> int:

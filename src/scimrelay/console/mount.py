@@ -11,15 +11,18 @@ from scimrelay.api.app import create_api
 from scimrelay.console.app import create_console
 from scimrelay.context import AppContext
 from scimrelay.settings import Settings
+from scimrelay.sync.scheduler import SyncScheduler
 
 
 async def to_console(_request: Request) -> Response:
     return RedirectResponse("/admin/", status_code=307)
 
 
-def admin_routes(context: AppContext, settings: Settings) -> list[BaseRoute]:
+def admin_routes(
+    context: AppContext, settings: Settings, scheduler: SyncScheduler | None = None
+) -> list[BaseRoute]:
     """Return the console under /admin and the admin API under /api/v1."""
-    admin = Admin.open(context)
+    admin = Admin.open(context, scheduler)
     return [
         Route("/", to_console, methods=["GET"]),
         Mount("/admin", create_console(admin, settings)),

@@ -20,6 +20,16 @@
             group_description: Created via scimrelay for tenant {tenant_id}
             force_group_description: false
             limits: {per_day: 5000}
+            google_source:               # optional; see docs/google-workspace.md
+              key: {file: secrets/google-key.json}
+              subject: admin@example.com
+              customer: my_customer      # or domain: example.com
+              org_units: [/Sales]
+              group_patterns: [eng-*@example.com]
+              sync_groups: true
+              delete_users: false
+              interval_minutes: 60
+              mapping: {title: organizations.title}
 
 ``token`` must be a reference: ``{env: NAME}`` reads an environment variable
 and ``{file: PATH}`` reads a file, relative to the document's folder, without
@@ -27,7 +37,9 @@ its final line break. A header marked ``secret`` must be a reference too;
 ``secret`` defaults to true for a reference and false for plain text. A key
 left out of an existing integration leaves that setting unchanged, except in
 ``limits``, which states the whole policy: a limit it leaves out is reset to
-its default.
+its default. ``google_source`` states the whole source too, and its ``key``,
+the service account's JSON key, must be a reference. Leaving
+``google_source`` out keeps the integration's source as it is.
 """
 
 from __future__ import annotations
@@ -40,6 +52,7 @@ from typing import Any
 
 from scimrelay.errors import FieldError, SettingsError
 from scimrelay.resilience.policy import Policy
+from scimrelay.sync.service import DEFAULT_INTERVAL_MINUTES
 
 FORMAT_VERSION = 1
 TENANT_KEYS = frozenset({"id", "name", "integrations"})
@@ -53,6 +66,22 @@ INTEGRATION_KEYS = frozenset(
         "group_description",
         "force_group_description",
         "limits",
+        "google_source",
+    }
+)
+GOOGLE_KEYS = frozenset(
+    {
+        "key",
+        "subject",
+        "customer",
+        "domain",
+        "org_units",
+        "group_patterns",
+        "sync_groups",
+        "delete_users",
+        "interval_minutes",
+        "api_url",
+        "mapping",
     }
 )
 HEADER_KEYS = frozenset({"name", "value", "secret"})
@@ -97,6 +126,23 @@ class HeaderSpec:
 
 
 @dataclass(frozen=True)
+class GoogleSourceSpec:
+    """An integration's Google source as the document describes it."""
+
+    key: SecretReference
+    subject: str
+    customer: str | None
+    domain: str | None
+    org_units: list[str]
+    group_patterns: list[str]
+    sync_groups: bool
+    delete_users: bool
+    interval_minutes: int
+    api_url: str | None
+    mapping: dict[str, str | None]
+
+
+@dataclass(frozen=True)
 class IntegrationSpec:
     """One integration as the document describes it; ``None`` means not given."""
 
@@ -109,6 +155,7 @@ class IntegrationSpec:
     group_description: str | None
     force_group_description: bool | None
     limits: dict[str, float | None] | None = None
+    google_source: GoogleSourceSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -232,6 +279,9 @@ def _integration(reader: _Reader, value: object, path: str) -> IntegrationSpec |
             item.get("force_group_description"), f"{path}.force_group_description"
         ),
         limits=_limits(reader, item.get("limits"), f"{path}.limits"),
+        google_source=_google(
+            reader, item.get("google_source"), f"{path}.google_source"
+        ),
     )
     return spec if name and scim_url and token else None
 
@@ -285,6 +335,71 @@ def _limits(
         elif key in LIMIT_KEYS:
             limits[str(key)] = number
     return limits
+
+
+def _google(reader: _Reader, value: object, path: str) -> GoogleSourceSpec | None:
+    """Read a Google source; the service layer checks each value at import."""
+    if value is None:
+        return None
+
+    item = reader.mapping(value, path, GOOGLE_KEYS)
+    key = reader.reference(item.get("key"), f"{path}.key")
+    subject = reader.text(item.get("subject"), f"{path}.subject")
+    interval = _interval(reader, item.get("interval_minutes"), path)
+    mapping = _mapping(reader, item.get("mapping"), path)
+    optional = {
+        name: reader.text(item.get(name), f"{path}.{name}", required=False)
+        for name in ("customer", "domain", "api_url")
+    }
+    sync_groups = reader.flag(item.get("sync_groups"), f"{path}.sync_groups")
+    delete_users = reader.flag(item.get("delete_users"), f"{path}.delete_users")
+    if key is None or subject is None:
+        return None
+    return GoogleSourceSpec(
+        key=key,
+        subject=subject,
+        org_units=_texts(reader, item.get("org_units"), f"{path}.org_units"),
+        group_patterns=_texts(
+            reader, item.get("group_patterns"), f"{path}.group_patterns"
+        ),
+        sync_groups=sync_groups is not False,
+        delete_users=bool(delete_users),
+        interval_minutes=interval,
+        mapping=mapping,
+        **optional,
+    )
+
+
+def _interval(reader: _Reader, value: object, path: str) -> int:
+    if value is None:
+        return DEFAULT_INTERVAL_MINUTES
+    if isinstance(value, bool) or not isinstance(value, int):
+        reader.reject(f"{path}.interval_minutes", "must be a whole number of minutes")
+        return DEFAULT_INTERVAL_MINUTES
+    return value
+
+
+def _mapping(reader: _Reader, value: object, path: str) -> dict[str, str | None]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+        isinstance(field, str | None) for field in value.values()
+    ):
+        reader.reject(
+            f"{path}.mapping",
+            "must map SCIM attributes to Google fields, such as "
+            "{title: organizations.title}, or to null to leave one alone",
+        )
+        return {}
+    return {str(target): field for target, field in value.items()}
+
+
+def _texts(reader: _Reader, value: object, path: str) -> list[str]:
+    items = reader.sequence(value, path)
+    if not all(isinstance(item, str) for item in items):
+        reader.reject(path, "must be a list of strings")
+        return []
+    return items
 
 
 def resolve(

@@ -4,8 +4,9 @@ No secret is written: each token and secret header value becomes a reference
 to an environment variable named after its integration, such as
 ``{env: SCIMRELAY_BRAZE_PRODUCTION_TOKEN}``, for the operator to set wherever
 the document is imported. Header values not marked secret are written as
-they are. API keys are not exported either: an integration created by an
-import gets a new key, shown once.
+they are. A Google source's service-account key becomes a reference too.
+API keys are not exported either: an integration created by an import gets
+a new key, shown once.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import yaml
 from scimrelay.integrations.service import IntegrationService, IntegrationView
 from scimrelay.integrations.validation import Header
 from scimrelay.portability.document import FORMAT_VERSION, SecretReference
+from scimrelay.portability.google import SECTION, export_google
+from scimrelay.sync.service import SourceService
 
 HEADER = (
     "# scimrelay configuration. Secrets are references: set each variable\n"
@@ -28,10 +31,11 @@ HEADER = (
 def export_document(service: IntegrationService) -> dict[str, Any]:
     """Return every tenant and integration as a document, secrets as references."""
     names = _VariableNames()
+    sources = SourceService(service.store, service.keyring)
     tenants = []
     for tenant in service.list_tenants():
         integrations = [
-            _integration(service, view, names)
+            _integration(service, sources, view, names)
             for view in service.list_integrations(tenant.id)
         ]
         tenants.append(
@@ -47,11 +51,14 @@ def dump(document: dict[str, Any]) -> str:
 
 
 def _integration(
-    service: IntegrationService, view: IntegrationView, names: _VariableNames
+    service: IntegrationService,
+    sources: SourceService,
+    view: IntegrationView,
+    names: _VariableNames,
 ) -> dict[str, Any]:
     stem = names.claim(view.name, view.id)
     _, headers = service.read_secrets(view.id)
-    return {
+    entry = {
         "id": view.id,
         "name": view.name,
         "scim_url": view.scim_url,
@@ -61,6 +68,10 @@ def _integration(
         "force_group_description": view.force_group_description,
         "limits": service.get_policy(view.id).to_dict(),
     }
+    google = export_google(sources, view.id, stem)
+    if google is not None:
+        entry[SECTION] = google
+    return entry
 
 
 def _header(header: Header, stem: str) -> dict[str, Any]:

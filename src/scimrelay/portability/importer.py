@@ -32,7 +32,9 @@ from scimrelay.portability.document import (
     parse_document,
     resolve,
 )
+from scimrelay.portability.google import SECTION, apply_google
 from scimrelay.resilience.policy import DEFAULT_POLICY, check_changes
+from scimrelay.sync.service import SourceService
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,7 @@ class Importer:
         name = self._service.get_integration(existing.id).name
         action = "updated" if changes else "unchanged"
         report.changes.append(Change("integration", existing.id, name, action, changes))
+        self._apply_google(existing.id, name, spec, report)
 
     def _create(
         self,
@@ -187,6 +190,24 @@ class Importer:
         report.changes.append(Change("integration", view.id, view.name, "created"))
         report.api_keys[view.id] = created.key.plaintext
         report.notices.extend(f"{spec.path}.{notice}" for notice in created.notices)
+        self._apply_google(view.id, view.name, spec, report)
+
+    def _apply_google(
+        self,
+        integration_id: str,
+        name: str,
+        spec: IntegrationSpec,
+        report: ImportReport,
+    ) -> None:
+        """Set the integration's Google source, when the entry states one."""
+        if spec.google_source is None:
+            return
+
+        sources = SourceService(self._service.store, self._service.keyring)
+        action, fields = apply_google(
+            sources, integration_id, spec.google_source, self._base_dir, self._environ
+        )
+        report.changes.append(Change(SECTION, integration_id, name, action, fields))
 
     def _apply_limits(
         self, integration_id: str, limits: dict[str, float | None] | None

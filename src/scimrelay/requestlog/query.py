@@ -75,6 +75,8 @@ class LogFilter:
     until: datetime | None = None
     text: str | None = None
     after_id: int | None = None
+    # Who sent the requests, such as "sync:google"; None keeps every sender.
+    source: str | None = None
 
     def apply(self, query: Select[Any]) -> Select[Any]:
         """Narrow a query on the request log to the entries this filter keeps."""
@@ -103,6 +105,8 @@ class LogFilter:
             yield _text_condition(self.text[:MAX_TEXT_LENGTH])
         if self.after_id is not None:
             yield entry.id > self.after_id
+        if self.source:
+            yield entry.source == self.source
 
 
 def _resource_condition(resource_type: str) -> Any:

@@ -39,6 +39,16 @@ class SyncDeps:
     settings: SyncSettings
 
 
+@dataclass(frozen=True)
+class PreparedRun:
+    """A run whose lease is taken and whose row is stored, not yet applied."""
+
+    integration: RuntimeIntegration
+    config: GoogleSourceConfig
+    lease: locks.Lease
+    report: RunReport
+
+
 class SyncEngine:
     """Previews and runs the Google sync of an integration."""
 
@@ -57,21 +67,44 @@ class SyncEngine:
         self, integration: RuntimeIntegration, trigger: str = "manual"
     ) -> RunReport:
         """Run a sync under the integration's lease; raise SyncBusy if held."""
+        return await self.execute(await self.prepare(integration, trigger))
+
+    async def prepare(
+        self, integration: RuntimeIntegration, trigger: str
+    ) -> PreparedRun:
+        """Take the lease and record the run as started; raise SyncBusy if held.
+
+        The run's row exists when this returns, so a front end can show the
+        run at once and leave :meth:`execute` to a background task.
+        """
         store = self.deps.store
         config = await asyncio.to_thread(self.sources.config, integration.id)
         lease = await asyncio.to_thread(
             locks.acquire, store, integration.id, self.deps.settings.lease_seconds
         )
+        report = RunReport.begin(integration.id, SOURCE, trigger, lease.owner)
         try:
-            async with locks.LeaseKeeper(store, lease) as keeper:
-                report = RunReport.begin(integration.id, SOURCE, trigger, lease.owner)
+            await asyncio.to_thread(start_run, store, report)
+        except BaseException:
+            locks.release(store, lease)
+            raise
+        return PreparedRun(integration, config, lease, report)
+
+    async def execute(self, prepared: PreparedRun) -> RunReport:
+        """Apply a prepared run, keeping its lease renewed, then release it."""
+        store = self.deps.store
+        report = prepared.report
+        try:
+            async with locks.LeaseKeeper(store, prepared.lease) as keeper:
                 with structlog.contextvars.bound_contextvars(
-                    sync_run_id=report.id, integration_id=integration.id
+                    sync_run_id=report.id, integration_id=prepared.integration.id
                 ):
-                    await self._run(integration, config, report, keeper)
+                    await self._run(
+                        prepared.integration, prepared.config, report, keeper
+                    )
                 return report
         finally:
-            locks.release(store, lease)
+            locks.release(store, prepared.lease)
 
     async def _run(
         self,
@@ -80,7 +113,6 @@ class SyncEngine:
         report: RunReport,
         keeper: locks.LeaseKeeper,
     ) -> None:
-        await asyncio.to_thread(start_run, self.deps.store, report)
         logger.info("sync run started", trigger=report.trigger)
         scim = SyncScim(integration, self.deps.endpoint, LOG_SOURCE)
         book = LinkBook(self.deps.store, integration.id)

@@ -70,12 +70,22 @@ class Executor:
     async def _each(
         self, changes: Sequence[Any], action: Callable[[Any], Awaitable[None]]
     ) -> None:
-        """Apply changes concurrently; stop everything if the downstream is gone."""
+        """Apply changes concurrently; stop starting new ones if the downstream is gone.
+
+        Changes already sent when the downstream goes away are left to finish,
+        so that each one the downstream made is counted and linked.
+        """
         limit = asyncio.Semaphore(self.concurrency)
+        stopped: list[DownstreamUnavailable] = []
 
         async def guarded(change: Change) -> None:
             async with limit:
-                await self._attempt(change, action)
+                if stopped:
+                    return
+                try:
+                    await self._attempt(change, action)
+                except DownstreamUnavailable as error:
+                    stopped.append(error)
 
         try:
             async with asyncio.TaskGroup() as tasks:
@@ -84,6 +94,8 @@ class Executor:
         except BaseExceptionGroup as group:
             raise _first(group) from None
         await self.flush()
+        if stopped:
+            raise stopped[0]
 
     async def _attempt(
         self, change: Change, action: Callable[[Any], Awaitable[None]]

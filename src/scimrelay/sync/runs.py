@@ -125,6 +125,15 @@ def list_runs(store: Store, integration_id: str, limit: int) -> list[RunReport]:
         return [_report(row) for row in session.scalars(query)]
 
 
+def get_run(store: Store, integration_id: str, run_id: str) -> RunReport | None:
+    """Return one run of an integration, or None when it has no such run."""
+    with store.session() as session:
+        row = session.get(SyncRun, run_id)
+        if row is None or row.integration_id != integration_id:
+            return None
+        return _report(row)
+
+
 def _row(report: RunReport) -> SyncRun:
     return SyncRun(
         id=report.id,

@@ -9,17 +9,21 @@ given integration, and the others skip it.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from functools import partial
+from typing import Any
 
 import structlog
 
 from scimrelay.context import AppContext
-from scimrelay.errors import ScimRelayError, SyncBusy
+from scimrelay.errors import NotFoundError, ScimRelayError, SyncBusy
 from scimrelay.relay.directory import Directory, RuntimeIntegration
 from scimrelay.scim.endpoint import ScimEndpoint
 from scimrelay.sync.config import SyncSettings
-from scimrelay.sync.engine import SyncDeps, SyncEngine
+from scimrelay.sync.engine import PreparedRun, SyncDeps, SyncEngine
+from scimrelay.sync.plan import Plan
+from scimrelay.sync.runs import RunReport
 
 logger = structlog.get_logger(__name__)
 
@@ -49,6 +53,34 @@ class SyncScheduler:
         if self.settings.scheduler:
             self._loop_task = asyncio.create_task(self._loop())
 
+    async def preview(self, integration_id: str) -> Plan:
+        """Return every change a run of the integration would make now."""
+        return await self.engine.preview(self._integration(integration_id))
+
+    async def start_now(self, integration_id: str, trigger: str) -> RunReport:
+        """Start a run in the background and return its report, still running.
+
+        Raise SyncBusy when a run of the integration is under way, here or in
+        another process.
+        """
+        integration = self._integration(integration_id)
+        if integration_id in self._runs:
+            raise SyncBusy(
+                f"a sync of integration {integration_id} is already running in "
+                "this relay process: wait until it ends"
+            )
+        prepared = await self.engine.prepare(integration, trigger)
+        self._track(integration_id, self._execute(prepared))
+        return prepared.report
+
+    def _integration(self, integration_id: str) -> RuntimeIntegration:
+        integration = self.directory.get(integration_id)
+        if integration is None and self.directory.refresh_if_changed():
+            integration = self.directory.get(integration_id)
+        if integration is None:
+            raise NotFoundError(f"integration {integration_id} not found")
+        return integration
+
     async def stop(self) -> None:
         """Stop the loop and every run; each run records itself as interrupted."""
         tasks = [task for task in (self._loop_task, *self._runs.values()) if task]
@@ -71,9 +103,12 @@ class SyncScheduler:
             integration = self.directory.get(integration_id)
             if integration is None or integration_id in self._runs:
                 continue
-            task = asyncio.create_task(self._run(integration))
-            self._runs[integration_id] = task
-            task.add_done_callback(partial(self._forget, integration_id))
+            self._track(integration_id, self._run(integration))
+
+    def _track(self, integration_id: str, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._runs[integration_id] = task
+        task.add_done_callback(partial(self._forget, integration_id))
 
     def _forget(self, integration_id: str, _task: asyncio.Task[None]) -> None:
         self._runs.pop(integration_id, None)
@@ -89,3 +124,11 @@ class SyncScheduler:
             logger.exception("scheduled sync failed unexpectedly")
         else:
             logger.info("scheduled sync done", status=report.status)
+
+    async def _execute(self, prepared: PreparedRun) -> None:
+        try:
+            report = await self.engine.execute(prepared)
+        except Exception:
+            logger.exception("sync failed unexpectedly", run_id=prepared.report.id)
+        else:
+            logger.info("sync done", status=report.status, run_id=report.id)

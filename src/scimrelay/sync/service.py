@@ -19,7 +19,7 @@ from scimrelay.sync import validation
 from scimrelay.sync.google import GoogleSourceConfig
 from scimrelay.sync.mapping import check_mapping, effective_mapping
 from scimrelay.sync.models import GoogleSource, SyncLink, SyncRun
-from scimrelay.sync.runs import RunReport, as_utc, list_runs
+from scimrelay.sync.runs import RunReport, as_utc, get_run, list_runs
 
 DEFAULT_INTERVAL_MINUTES = 60
 
@@ -51,6 +51,7 @@ class GoogleSourceView:
     integration_id: str
     client_email: str
     client_id: str
+    key_id: str
     subject: str
     customer: str | None
     domain: str | None
@@ -104,6 +105,28 @@ class SourceService:
             session.flush()
             return self._view(source)
 
+    def differences(
+        self, integration_id: str, data: GoogleSourceInput
+    ) -> list[str] | None:
+        """Return the settings ``data`` would change, or None without a source.
+
+        Values are checked and normalised as ``set_google`` would store them,
+        so an unchanged setting written differently is not a difference.
+        """
+        values, key = _checked_values(data)
+        with self.store.session() as session:
+            _get_integration(session, integration_id)
+            source = session.get(GoogleSource, integration_id)
+            if source is None:
+                return None
+            changed = [
+                name for name, value in values.items() if getattr(source, name) != value
+            ]
+            stored_key = orjson.loads(self.keyring.decrypt(source.key_ciphertext))
+        if key is not None and key != stored_key:
+            changed.append("key")
+        return changed
+
     def get_google(self, integration_id: str) -> GoogleSourceView:
         with self.store.session() as session:
             return self._view(_get_source(session, integration_id))
@@ -153,11 +176,25 @@ class SourceService:
             _get_integration(session, integration_id)
         return list_runs(self.store, integration_id, limit)
 
+    def run(self, integration_id: str, run_id: str) -> RunReport:
+        """Return one run; raise NotFoundError when the integration has no such run."""
+        with self.store.session() as session:
+            _get_integration(session, integration_id)
+        report = get_run(self.store, integration_id, run_id)
+        if report is None:
+            raise NotFoundError(
+                f"run {run_id} of integration {integration_id} not found: list "
+                f"the runs with `scimrelay sync status {integration_id}`"
+            )
+        return report
+
     def _view(self, source: GoogleSource) -> GoogleSourceView:
+        key = orjson.loads(self.keyring.decrypt(source.key_ciphertext))
         return GoogleSourceView(
             integration_id=source.integration_id,
             client_email=source.client_email,
             client_id=source.client_id,
+            key_id=str(key.get("private_key_id") or ""),
             subject=source.subject,
             customer=source.customer,
             domain=source.domain,
@@ -170,8 +207,8 @@ class SourceService:
             mapping=dict(source.mapping),
             effective_mapping=effective_mapping(source.mapping),
             scopes=_config(source, {}).scopes,
-            created_at=source.created_at,
-            updated_at=source.updated_at,
+            created_at=as_utc(source.created_at),
+            updated_at=as_utc(source.updated_at),
         )
 
 

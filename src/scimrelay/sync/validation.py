@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -10,6 +11,7 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from scimrelay.errors import SettingsError
 from scimrelay.integrations.validation import Checked
 
 MAX_KEY_BYTES = 64 * 1024
@@ -162,3 +164,18 @@ def check_api_url(value: str | None, checked: Checked) -> str | None:
             "https://admin.googleapis.com",
         )
     return url
+
+
+def parse_mapping_lines(lines: Iterable[str]) -> dict[str, str | None]:
+    """Parse ``TARGET=FIELD`` lines; ``TARGET=`` leaves the target unmapped."""
+    mapping: dict[str, str | None] = {}
+    for line in lines:
+        target, separator, field = line.partition("=")
+        if not separator or not target.strip():
+            raise SettingsError.single(
+                "mapping",
+                f"{line!r} is not TARGET=FIELD: write title=organizations.title, "
+                "or title= to leave title alone",
+            )
+        mapping[target.strip()] = field.strip() or None
+    return mapping

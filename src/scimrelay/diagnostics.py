@@ -86,9 +86,9 @@ async def test_connection(
     outbound["User-Agent"] = USER_AGENT
     steps: list[Step] = []
     guard = guard or Guard()
-    refused = _rejected_host(scim_url, guard)
-    if refused is not None:
-        return refused
+    rejected = _rejected_host(scim_url, guard)
+    if rejected is not None:
+        return rejected
 
     client_timeout = aiohttp.ClientTimeout(total=timeout)
     async with aiohttp.ClientSession(
@@ -174,9 +174,9 @@ def _failure(code: str, message: str, hint: str) -> ConnectionReport:
 
 def _connection_failure(url: str, error: aiohttp.ClientError) -> ConnectionReport:
     host = urlsplit(url).hostname or url
-    refused = getattr(error, "os_error", None)
-    if isinstance(refused, netguard.RefusedAddress):
-        return _address_not_allowed(host, f"its DNS answer is refused: {refused}")
+    cause = getattr(error, "os_error", None)
+    if isinstance(cause, netguard.RefusedAddress):
+        return _address_not_allowed(host, f"its DNS answer is rejected: {cause}")
     if isinstance(error, aiohttp.ClientConnectorDNSError):
         return _failure(
             "dns",

@@ -132,7 +132,7 @@ class Directory:
             for key in integration.api_keys:
                 if key.revoked_at is None:
                     keys[key.id] = _KeyEntry(integration.id, key.secret_hash)
-        self._removed += [key for key in self._integrations if key not in loaded]
+        self._removed += [old for old in self._integrations if old not in loaded]
         self._integrations = loaded
         self._keys = keys
 

@@ -53,6 +53,7 @@ class Relay:
         self.resilience = Resilience(
             self.client, open_backend(settings), settings.downstream_timeout
         )
+        self.directory.on_removed(self.resilience.forget)
         self.capabilities = CapabilityCache(self.client)
         self.health = HealthChecks(self.context.store)
         self.operations = Operations(

@@ -3,6 +3,8 @@
 Two requests are made with the integration's token and headers:
 ``GET /ServiceProviderConfig`` and a one-result ``GET /Users``. The outcome is
 reduced to one line naming the cause and one line saying what to check next.
+Unless private downstreams are allowed, the test checks addresses with the
+relay's address guard (``relay.netguard``), as the relay's own client does.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import orjson
+from aiohttp.abc import AbstractResolver
 from yarl import URL
 
+from scimrelay.errors import DownstreamRefused
 from scimrelay.integrations.validation import Header
+from scimrelay.relay import netguard
 from scimrelay.relay.directory import USER_AGENT
 
 DEFAULT_TIMEOUT = 10.0
@@ -50,11 +55,29 @@ class _Answer:
     body: bytes
 
 
+@dataclass(frozen=True)
+class Guard:
+    """Address rule of the relay's client, applied to the test's connections.
+
+    ``resolver`` replaces the system resolver, as in the relay's client.
+    """
+
+    allow_private: bool = False
+    resolver: AbstractResolver | None = None
+
+    def connector(self) -> aiohttp.TCPConnector:
+        resolver = self.resolver
+        if not self.allow_private:
+            resolver = netguard.GuardedResolver(resolver)
+        return aiohttp.TCPConnector(resolver=resolver)
+
+
 async def test_connection(
     scim_url: str,
     token: str,
     headers: list[Header],
     timeout: float = DEFAULT_TIMEOUT,
+    guard: Guard | None = None,
 ) -> ConnectionReport:
     """Diagnose whether the relay can use this downstream with these settings."""
     outbound = {header.name: header.value for header in headers}
@@ -62,8 +85,15 @@ async def test_connection(
     outbound["Accept"] = "application/scim+json"
     outbound["User-Agent"] = USER_AGENT
     steps: list[Step] = []
+    guard = guard or Guard()
+    rejected = _rejected_host(scim_url, guard)
+    if rejected is not None:
+        return rejected
+
     client_timeout = aiohttp.ClientTimeout(total=timeout)
-    async with aiohttp.ClientSession(timeout=client_timeout) as session:
+    async with aiohttp.ClientSession(
+        connector=guard.connector(), timeout=client_timeout
+    ) as session:
         for path in ("/ServiceProviderConfig", "/Users?startIndex=1&count=1"):
             url = scim_url + path
             result = await _call(session, url, outbound, steps)
@@ -79,6 +109,26 @@ async def test_connection(
         "Connected: the downstream answered as a SCIM server and accepted the token.",
         "Nothing to fix. Give the identity provider the relay's SCIM URL and API key.",
         steps,
+    )
+
+
+def _rejected_host(scim_url: str, guard: Guard) -> ConnectionReport | None:
+    """Reject a literal private address or a local name before connecting."""
+    host = URL(scim_url, encoded=True).raw_host or ""
+    try:
+        netguard.HostCheck(guard.allow_private).check(host)
+    except DownstreamRefused:
+        return _address_not_allowed(host, str(netguard.host_reason(host)))
+    return None
+
+
+def _address_not_allowed(host: str, reason: str) -> ConnectionReport:
+    return _failure(
+        "address_not_allowed",
+        f"The relay may not connect to {host}: {reason}.",
+        "Use the application's public SCIM URL, or set "
+        "SCIMRELAY_ALLOW_PRIVATE_DOWNSTREAMS=true if the downstream is meant "
+        "to be on a private network.",
     )
 
 
@@ -124,6 +174,9 @@ def _failure(code: str, message: str, hint: str) -> ConnectionReport:
 
 def _connection_failure(url: str, error: aiohttp.ClientError) -> ConnectionReport:
     host = urlsplit(url).hostname or url
+    cause = getattr(error, "os_error", None)
+    if isinstance(cause, netguard.RefusedAddress):
+        return _address_not_allowed(host, f"its DNS answer is rejected: {cause}")
     if isinstance(error, aiohttp.ClientConnectorDNSError):
         return _failure(
             "dns",

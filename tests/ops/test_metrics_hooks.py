@@ -49,6 +49,33 @@ def test_breaker_hook_sets_state(state: metrics.BreakerState, value: int) -> Non
     )
 
 
+def test_breaker_change_hook_counts_and_publishes() -> None:
+    name = "scimrelay_circuit_breaker_changes_total"
+    before = sample(name, integration="hook-d", state="open")
+
+    metrics.count_breaker_change("hook-d", "open")
+
+    assert sample(name, integration="hook-d", state="open") == before + 1
+    assert sample("scimrelay_circuit_breaker_state", integration="hook-d") == 2
+
+
+def test_forgotten_integration_leaves_the_scrape(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    unset_multiproc_variable(monkeypatch)
+    metrics.count_rate_limited("hook-gone", "per_day")
+    metrics.count_breaker_change("hook-gone", "open")
+    metrics.count_rate_limited("hook-kept", "per_day")
+
+    metrics.forget_integration("hook-gone")
+    metrics.count_retry("hook-gone")  # A call still in flight at the deletion.
+    scraped = metrics.render().decode()
+
+    assert 'integration="hook-gone"' not in scraped
+    assert 'scimrelay_rate_limited_total{integration="hook-kept"' in scraped
+    assert sample("scimrelay_rate_limited_total", integration="hook-gone") == 0
+
+
 @pytest.mark.parametrize(
     ("path", "expected"),
     [

@@ -1,4 +1,4 @@
-"""Fixtures for the reliability and security tests: the fault downstream."""
+"""Fixtures for the reliability and security tests: fault downstream, stores."""
 
 from __future__ import annotations
 
@@ -8,13 +8,16 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 
 from tests.support.faults import start_faults
+from tests.support.postgres import temporary_database
 from tests.support.processes import ManagedProcess
 from tests.support.relay import Relay
 
 DOWNSTREAM_TOKEN = "downstream-token-Zq81vTn0pLx4"
 READY_TIMEOUT = 10.0
+STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(scope="module")
@@ -23,6 +26,22 @@ def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProcess]
     process = start_faults(tmp_path_factory.mktemp("faults"))
     yield process
     process.stop()
+
+
+@pytest.fixture(params=STORES)
+def store_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """Relay settings for a new store: SQLite in the data folder, or PostgreSQL.
+
+    The PostgreSQL database is dropped after the test, so a test using it
+    stops its relays first.
+    """
+    if request.param == "sqlite":
+        yield {}
+        return
+
+    with temporary_database() as url:
+        key = Fernet.generate_key().decode()
+        yield {"SCIMRELAY_DATABASE_URL": url, "SCIMRELAY_SECRET_KEY": key}
 
 
 def fault_stats(faults: ManagedProcess) -> dict[str, int]:

@@ -1,4 +1,7 @@
-"""The request log survives its store: a locked database and ``kill -9``."""
+"""The request log survives its store: a locked database and ``kill -9``.
+
+The ``kill -9`` test runs on SQLite and on a new PostgreSQL database.
+"""
 
 from __future__ import annotations
 
@@ -49,9 +52,9 @@ def logged_ids(relay: Relay) -> set[str]:
 
 
 def test_kill_9_under_load_loses_no_answered_request(
-    relay_factory: RelayFactory, faults: ManagedProcess
+    relay_factory: RelayFactory, faults: ManagedProcess, store_env: dict[str, str]
 ) -> None:
-    relay = relay_factory(f"{faults.url}/ok", DOWNSTREAM_TOKEN)
+    relay = relay_factory(f"{faults.url}/ok", DOWNSTREAM_TOKEN, env=store_env)
     stop = threading.Event()
     killer = threading.Timer(LOAD_SECONDS, lambda: kill(relay, stop))
     killer.start()
@@ -60,11 +63,15 @@ def test_kill_9_under_load_loses_no_answered_request(
 
     assert relay.process is not None and relay.process.wait() == -signal.SIGKILL
     relay.serve(relay.data_dir.parent / "logs-after-kill")
-    deadline = time.monotonic() + 15
-    while not set(answered) <= logged_ids(relay) and time.monotonic() < deadline:
-        time.sleep(0.5)
+    try:
+        deadline = time.monotonic() + 15
+        while not set(answered) <= logged_ids(relay) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        missing = set(answered) - logged_ids(relay)
+    finally:
+        relay.stop()
     assert len(answered) > 100
-    assert set(answered) - logged_ids(relay) == set()
+    assert missing == set()
 
 
 def kill(relay: Relay, stop: threading.Event) -> None:

@@ -2,12 +2,14 @@
 
 No test connects to a refused address: validation is checked without DNS
 (IP literals and local names), and the connect-time check uses a resolver
-that maps a test name to a loopback listener that counts connections.
+that maps a test name to a loopback listener that counts connections. The
+connection test (``scimrelay integration test``) is held to the same rule.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,12 +17,16 @@ from pathlib import Path
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from scimrelay import diagnostics
 from scimrelay.context import AppContext
 from scimrelay.errors import DownstreamRefused, SettingsError
 from scimrelay.integrations.service import IntegrationInput
 from scimrelay.relay import netguard
 from scimrelay.relay.client import DownstreamClient
 from scimrelay.settings import Settings
+from tests.resilience.conftest import DOWNSTREAM_TOKEN, fault_stats
+from tests.support.processes import ManagedProcess
+from tests.support.relay import Cli, describe_cli, relay_environment
 
 REFUSED_URLS = [
     "http://169.254.169.254/latest",
@@ -164,3 +170,65 @@ def test_private_downstreams_connect_when_allowed() -> None:
     accepted, outcome = asyncio.run(send_once(True, "app.test"))
 
     assert (accepted, outcome) == (1, "200")
+
+
+async def check_once(
+    allow_private: bool,
+) -> tuple[int, diagnostics.ConnectionReport]:
+    """Run the connection test on a test name and return connections and report."""
+    listener = Listener()
+    async with listener as port:
+        guard = diagnostics.Guard(allow_private, ChangingResolver(port))
+        report = await diagnostics.test_connection(
+            f"http://app.test:{port}/scim/v2", "t0ken", [], guard=guard
+        )
+    return listener.accepted, report
+
+
+def test_connection_test_rejects_loopback_dns_answer() -> None:
+    accepted, report = asyncio.run(check_once(allow_private=False))
+
+    assert accepted == 0
+    assert not report.ok
+    assert report.code == "address_not_allowed"
+    assert "app.test" in report.message
+    assert "it is a loopback address" in report.message
+    assert "SCIMRELAY_ALLOW_PRIVATE_DOWNSTREAMS=true" in report.hint
+
+
+def test_connection_test_allows_private_when_enabled() -> None:
+    accepted, report = asyncio.run(check_once(allow_private=True))
+
+    assert accepted == 2
+    assert report.code == "ok"
+
+
+def test_integration_test_rejects_localhost(
+    tmp_path: Path, faults: ManagedProcess
+) -> None:
+    allowed = Cli(relay_environment(tmp_path / "data", {}), cwd=tmp_path)
+    tenant = allowed.json("tenant", "create", "guarded")
+    port = faults.url.rsplit(":", 1)[1]
+    integration = allowed.json(
+        "integration",
+        "create",
+        "--tenant",
+        str(tenant["id"]),
+        "--name",
+        "on this machine",
+        "--scim-url",
+        f"http://localhost:{port}/localcheck",
+        "--token-stdin",
+        input=DOWNSTREAM_TOKEN,
+    )
+    strict_env = {**allowed.env, "SCIMRELAY_ALLOW_PRIVATE_DOWNSTREAMS": "false"}
+    strict = Cli(strict_env, cwd=tmp_path)
+
+    completed = strict.run("integration", "test", str(integration["id"]), "--json")
+
+    assert completed.returncode == 1, describe_cli(completed)
+    report = json.loads(completed.stdout)
+    assert report["code"] == "address_not_allowed"
+    assert "localhost: it names this machine" in report["message"]
+    assert "localcheck GET" not in fault_stats(faults)
+    assert allowed.json("integration", "test", str(integration["id"]))["ok"]

@@ -24,7 +24,8 @@ is ``http://127.0.0.1:PORT/drop`` always meets a dropped connection:
 ``badstatus``    status 999
 ``redirect``     302 to the cloud metadata address
 ``wrongtype``    200 with a JSON string instead of an object
-``flappy``       like ``ok`` or 503, as set by ``POST /_control/healthy|failing``
+``flappy``       like ``ok``, 503, or a connection closed without an answer, as
+                 set by ``POST /_control/healthy``, ``failing`` or ``dropping``
 ``failtwice``    503 for the first two requests of each path, then like ``ok``
 
 ``GET /_control/stats`` returns how many requests each behaviour received,
@@ -52,15 +53,16 @@ LIST = {
     "Resources": [],
 }
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+FLAPPY_MODES = ("healthy", "failing", "dropping")
 
 
 class Faults:
-    """Per-process state: request counts and the flapping switch."""
+    """Per-process state: request counts and the flapping mode."""
 
     def __init__(self, huge_bytes: int) -> None:
         self.counts: Counter[str] = Counter()
         self.path_counts: Counter[str] = Counter()
-        self.healthy = True
+        self.mode = "healthy"
         self.huge_bytes = huge_bytes
 
     async def serve(
@@ -97,10 +99,8 @@ class Faults:
         self, writer: asyncio.StreamWriter, method: str, path: str
     ) -> bool:
         action = path.rstrip("/").rsplit("/", 1)[-1]
-        if action == "healthy":
-            self.healthy = True
-        elif action == "failing":
-            self.healthy = False
+        if action in FLAPPY_MODES:
+            self.mode = action
         elif action == "reset":
             self.counts.clear()
             self.path_counts.clear()
@@ -135,8 +135,10 @@ class Faults:
             return False
         if kind == "failtwice" and self.path_counts[path] <= 2:
             return await send_error(writer, 503, "warming up")
-        if kind == "flappy" and not self.healthy:
+        if kind == "flappy" and self.mode == "failing":
             return await send_error(writer, 503, "flapping")
+        if kind == "flappy" and self.mode == "dropping":
+            return False
         return await self._answer(writer, kind, method, headers, body)
 
     async def _answer(

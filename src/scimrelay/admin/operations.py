@@ -18,7 +18,7 @@ from scimrelay.admin.audit import AuditLog, AuditView
 from scimrelay.admin.sources import SourceOperations
 from scimrelay.admin.tokens import IssuedToken, TokenStore, TokenView
 from scimrelay.context import AppContext
-from scimrelay.diagnostics import ConnectionReport, test_connection
+from scimrelay.diagnostics import ConnectionReport, Guard, test_connection
 from scimrelay.errors import NotFoundError
 from scimrelay.integrations.keys import IssuedKey
 from scimrelay.integrations.service import (
@@ -172,7 +172,9 @@ class AdminOperations:
     async def test_integration(self, integration_id: str) -> ConnectionReport:
         view = self.integration(integration_id)
         token, headers = self.service.read_secrets(integration_id)
-        report = await test_connection(view.scim_url, token, headers)
+        report = await test_connection(
+            view.scim_url, token, headers, guard=self._guard()
+        )
         self._record_test(view.id, view.name, view.tenant_id, report, saved=True)
         return report
 
@@ -193,12 +195,15 @@ class AdminOperations:
         url, token, checked_headers, notices = self.service.check_connection_settings(
             scim_url, token or "", headers
         )
-        report = await test_connection(url, token, checked_headers)
+        report = await test_connection(url, token, checked_headers, guard=self._guard())
         name = view.name if view else "new integration (not saved)"
         self._record_test(
             view.id if view else None, name, tenant_id, report, saved=False
         )
         return report, notices
+
+    def _guard(self) -> Guard:
+        return Guard(allow_private=self.service.allow_private_downstreams)
 
     def _record_test(
         self,

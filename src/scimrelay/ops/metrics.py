@@ -16,7 +16,7 @@ import asyncio
 import hmac
 import os
 import shutil
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Literal
 
@@ -30,6 +30,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -87,6 +89,21 @@ BREAKER_STATE = Gauge(
     ["integration"],
     multiprocess_mode="livemax",
 )
+BREAKER_CHANGES = Counter(
+    "scimrelay_circuit_breaker_changes",
+    "Circuit breaker state changes made by this relay, by integration and new state.",
+    ["integration", "state"],
+)
+PER_INTEGRATION = (
+    REQUESTS,
+    DOWNSTREAM_DURATION,
+    RETRIES,
+    RATE_LIMITED,
+    BREAKER_STATE,
+    BREAKER_CHANGES,
+)
+# Integrations deleted while this process ran, whose series ``render`` leaves out.
+FORGOTTEN: set[str] = set()
 LOG_QUEUE_DEPTH = Gauge(
     "scimrelay_request_log_queue_depth",
     "Request log entries waiting to be written to the store.",
@@ -118,6 +135,30 @@ def count_rate_limited(integration_id: str, window: str) -> None:
 def set_breaker_state(integration_id: str, state: BreakerState) -> None:
     """Publish the circuit breaker state of an integration."""
     BREAKER_STATE.labels(integration_id).set(BREAKER_STATE_VALUES[state])
+
+
+def count_breaker_change(integration_id: str, state: BreakerState) -> None:
+    """Count a breaker state change made here, and publish the new state at once.
+
+    The sampler reads breaker states only every few seconds, so a breaker that
+    opens and closes in between shows only in this counter.
+    """
+    BREAKER_CHANGES.labels(integration_id, state).inc()
+    set_breaker_state(integration_id, state)
+
+
+def forget_integration(integration_id: str) -> None:
+    """Drop the series of a deleted integration from ``/metrics``.
+
+    With one process the series are removed. prometheus-client cannot remove
+    series from the files that worker processes share, so ``render`` also
+    leaves out every integration forgotten here.
+    """
+    FORGOTTEN.add(integration_id)
+    if os.environ.get(MULTIPROC_VARIABLE):
+        return
+    for metric in PER_INTEGRATION:
+        metric.remove_by_labels({"integration": integration_id})
 
 
 def resource_type(path: str) -> str:
@@ -163,16 +204,35 @@ class MeteredRecorder(RequestRecorder):
         super().record(entry)
 
 
+class WithoutForgotten:
+    """Another collector's metrics without the series of forgotten integrations."""
+
+    def __init__(self, inner: Collector, forgotten: frozenset[str]) -> None:
+        self._inner = inner
+        self._forgotten = forgotten
+
+    def collect(self) -> Iterable[Metric]:
+        for family in self._inner.collect():
+            family.samples = [
+                sample
+                for sample in family.samples
+                if sample.labels.get("integration") not in self._forgotten
+            ]
+            yield family
+
+
 def render() -> bytes:
     """Return every metric in the Prometheus text format."""
+    registry: Collector = REGISTRY
     folder = os.environ.get(MULTIPROC_VARIABLE)
     if folder:
         forget_dead_processes(Path(folder))
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return generate_latest(registry)
+    if FORGOTTEN:
+        registry = WithoutForgotten(registry, frozenset(FORGOTTEN))
 
-    return generate_latest(REGISTRY)
+    return generate_latest(registry)
 
 
 def forget_dead_processes(folder: Path) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +68,8 @@ class Directory:
         self._integrations: dict[str, RuntimeIntegration] = {}
         self._keys: dict[str, _KeyEntry] = {}
         self._changed = asyncio.Event()
+        self._removed: list[str] = []
+        self._removal_listeners: list[Callable[[str], None]] = []
         self.version = -1
 
     def __len__(self) -> int:
@@ -93,6 +95,13 @@ class Directory:
         if entry.integration_id != integration_id:
             return None
         return self._integrations.get(integration_id)
+
+    def on_removed(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener`` with the id of each integration that a reload drops.
+
+        Listeners run on the event loop, in ``keep_fresh``, after the reload.
+        """
+        self._removal_listeners.append(listener)
 
     def refresh_if_changed(self) -> bool:
         """Reload everything if the configuration version moved; blocking."""
@@ -123,6 +132,7 @@ class Directory:
             for key in integration.api_keys:
                 if key.revoked_at is None:
                     keys[key.id] = _KeyEntry(integration.id, key.secret_hash)
+        self._removed += [old for old in self._integrations if old not in loaded]
         self._integrations = loaded
         self._keys = keys
 
@@ -169,3 +179,10 @@ class Directory:
                 await asyncio.to_thread(self.refresh_if_changed)
             except Exception:
                 logger.exception("configuration refresh failed; keeping the last one")
+            self._announce_removals()
+
+    def _announce_removals(self) -> None:
+        removed, self._removed = self._removed, []
+        for integration_id in removed:
+            for listener in self._removal_listeners:
+                listener(integration_id)

@@ -53,8 +53,8 @@ class StateBackend(ABC):
     @abstractmethod
     async def record(
         self, key: str, policy: Policy, admission: Admission, ok: bool
-    ) -> None:
-        """Report the outcome of an admitted call to the breaker."""
+    ) -> breakers.State | None:
+        """Report an admitted call's outcome and return the new state if it changed."""
 
     @abstractmethod
     async def describe(self, key: str, policy: Policy) -> dict[str, Any]:
@@ -62,6 +62,9 @@ class StateBackend(ABC):
 
     async def close(self) -> None:  # noqa: B027 - most backends hold nothing
         """Release connections."""
+
+    def forget(self, key: str) -> None:  # noqa: B027 - shared state expires alone
+        """Drop what this process holds for a deleted integration."""
 
 
 @dataclass(slots=True)
@@ -80,6 +83,9 @@ class MemoryBackend(StateBackend):
 
     def integration_ids(self) -> list[str]:
         return list(self._slots)
+
+    def forget(self, key: str) -> None:
+        self._slots.pop(key, None)
 
     def _slot(self, key: str) -> _Slot:
         slot = self._slots.get(key)
@@ -113,8 +119,8 @@ class MemoryBackend(StateBackend):
 
     async def record(
         self, key: str, policy: Policy, admission: Admission, ok: bool
-    ) -> None:
-        breakers.record(
+    ) -> breakers.State | None:
+        return breakers.record(
             self._slot(key).breaker,
             time.monotonic(),
             ok=ok,

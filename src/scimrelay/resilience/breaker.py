@@ -10,10 +10,12 @@ failure opens it again for another cooldown.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final, Literal
 
-CLOSED = "closed"
-OPEN = "open"
-HALF_OPEN = "half_open"
+State = Literal["closed", "half_open", "open"]
+CLOSED: Final = "closed"
+OPEN: Final = "open"
+HALF_OPEN: Final = "half_open"
 FAILURE_STATUSES = frozenset({500, 502, 503, 504})
 
 
@@ -21,7 +23,7 @@ FAILURE_STATUSES = frozenset({500, 502, 503, 504})
 class Breaker:
     """The breaker state of one integration."""
 
-    state: str = CLOSED
+    state: State = CLOSED
     failures: int = 0
     open_until: float = 0.0
     probe_until: float = 0.0
@@ -53,18 +55,26 @@ def record(
     probe: bool,
     threshold: int,
     cooldown: float,
-) -> None:
-    """Update the breaker with the outcome of one admitted call."""
+) -> State | None:
+    """Update the breaker with the outcome of one admitted call.
+
+    Return the new state when the call changed it, else None.
+    """
     if probe:
+        breaker.probe_until = 0.0
         if ok:
             breaker.state, breaker.failures = CLOSED, 0
-        else:
-            _open(breaker, now, cooldown)
-        breaker.probe_until = 0.0
-    elif breaker.state == CLOSED:
-        breaker.failures = 0 if ok else breaker.failures + 1
-        if breaker.failures >= threshold:
-            _open(breaker, now, cooldown)
+            return CLOSED
+        _open(breaker, now, cooldown)
+        return OPEN
+    if breaker.state != CLOSED:
+        return None
+
+    breaker.failures = 0 if ok else breaker.failures + 1
+    if breaker.failures < threshold:
+        return None
+    _open(breaker, now, cooldown)
+    return OPEN
 
 
 def _open(breaker: Breaker, now: float, cooldown: float) -> None:
@@ -72,7 +82,7 @@ def _open(breaker: Breaker, now: float, cooldown: float) -> None:
     breaker.open_until = now + cooldown
 
 
-def shown_state(breaker: Breaker, now: float) -> str:
+def shown_state(breaker: Breaker, now: float) -> State:
     """Name the state as an operator sees it: open turns half-open after cooldown."""
     if breaker.state == OPEN and now >= breaker.open_until:
         return HALF_OPEN

@@ -63,6 +63,8 @@ class Resilience:
             if admission.reason in REFUSALS:
                 metrics.count_rate_limited(integration_id, str(admission.reason))
             raise _refusal(admission)
+        if admission.probe:
+            metrics.count_breaker_change(integration_id, breaker.HALF_OPEN)
 
         total = policy.total_timeout or self.default_total
         try:
@@ -90,11 +92,18 @@ class Resilience:
     ) -> None:
         self.counters["retries"] += attempts.count - 1
         metrics.count_retry(integration_id, attempts.count - 1)
-        await self.backend.record(integration_id, policy, admission, ok)
+        changed = await self.backend.record(integration_id, policy, admission, ok)
+        if changed is not None:
+            metrics.count_breaker_change(integration_id, changed)
 
     async def describe(self, integration_id: str, policy: Policy) -> dict[str, Any]:
         """Return one integration's breaker and budget state."""
         return await self.backend.describe(integration_id, policy)
+
+    def forget(self, integration_id: str) -> None:
+        """Drop this process's state and metric series of a deleted integration."""
+        self.backend.forget(integration_id)
+        metrics.forget_integration(integration_id)
 
     async def close(self) -> None:
         await self.backend.close()

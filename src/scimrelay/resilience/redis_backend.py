@@ -87,23 +87,30 @@ local cooldown = tonumber(ARGV[4])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local state = redis.call('HGET', key, 'state') or 'closed'
+local changed = ''
 if probe then
   if ok then
     redis.call('HSET', key, 'state', 'closed', 'failures', 0, 'probe_until', 0)
+    changed = 'closed'
   else
     redis.call('HSET', key, 'state', 'open', 'probe_until', 0,
                'open_until', tostring(now + cooldown))
+    changed = 'open'
   end
 elseif state == 'closed' then
   if ok then
     redis.call('HSET', key, 'failures', 0)
   elseif redis.call('HINCRBY', key, 'failures', 1) >= threshold then
     redis.call('HSET', key, 'state', 'open', 'open_until', tostring(now + cooldown))
+    changed = 'open'
   end
 end
 redis.call('EXPIRE', key, tonumber(ARGV[5]))
-return 1
+return changed
 """
+STATES: dict[str, breakers.State] = {
+    state: state for state in (breakers.CLOSED, breakers.HALF_OPEN, breakers.OPEN)
+}
 
 
 class RedisBackend(StateBackend):
@@ -140,12 +147,11 @@ class RedisBackend(StateBackend):
 
     async def record(
         self, key: str, policy: Policy, admission: Admission, ok: bool
-    ) -> None:
+    ) -> breakers.State | None:
         if ok and not admission.probe and not admission.failures:
-            return  # Nothing to change: the breaker is closed with no failures.
+            return None  # Nothing to change: the breaker is closed with no failures.
         if self._is_down():
-            await self._fallback.record(key, policy, admission, ok)
-            return
+            return await self._fallback.record(key, policy, admission, ok)
         args = [
             int(ok),
             int(admission.probe),
@@ -154,9 +160,11 @@ class RedisBackend(StateBackend):
             KEY_TTL,
         ]
         try:
-            await self._record(keys=[KEY_PREFIX + key], args=args)
+            changed = await self._record(keys=[KEY_PREFIX + key], args=args)
         except (RedisError, OSError) as error:
             self._went_down(error)
+            return None
+        return STATES.get(str(changed))
 
     async def describe(self, key: str, policy: Policy) -> dict[str, Any]:
         fields = ("day", "used", "state", "failures", "open_until", "probe_until")
@@ -168,7 +176,7 @@ class RedisBackend(StateBackend):
             for name, value in zip(fields, values, strict=True)
         }
         breaker = breakers.Breaker(
-            state=row["state"] or breakers.CLOSED,
+            state=STATES.get(row["state"] or "", breakers.CLOSED),
             failures=int(row["failures"] or 0),
             open_until=float(row["open_until"] or 0),
             probe_until=float(row["probe_until"] or 0),
@@ -185,6 +193,9 @@ class RedisBackend(StateBackend):
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+    def forget(self, key: str) -> None:
+        self._fallback.forget(key)
 
     def _is_down(self) -> bool:
         return self._down_until > time.monotonic()

@@ -74,7 +74,17 @@ def test_breaker_opens_answers_503_at_once_then_probes_and_closes(
     relay: Relay, faults: ManagedProcess
 ) -> None:
     integration = add_integration(relay, f"{faults.url}/flappy")
-    limits(relay, integration, "--breaker-failures", "3", "--breaker-cooldown", "6")
+    # Long enough for the status command to start and read the open breaker
+    # within the cooldown, even on a loaded machine.
+    cooldown = 20
+    limits(
+        relay,
+        integration,
+        "--breaker-failures",
+        "3",
+        "--breaker-cooldown",
+        str(cooldown),
+    )
     time.sleep(1.0)
     control(faults, "failing")
     try:
@@ -86,7 +96,7 @@ def test_breaker_opens_answers_503_at_once_then_probes_and_closes(
             time.sleep(1.2)  # The state file is written every second.
             opened = status(relay, integration)
             control(faults, "healthy")
-            time.sleep(max(0.0, 6.5 - (time.monotonic() - opened_at)))
+            time.sleep(max(0.0, cooldown + 0.5 - (time.monotonic() - opened_at)))
             probe = client.post("/Users", json={"userName": "probe"})
             time.sleep(1.2)
             closed = status(relay, integration)

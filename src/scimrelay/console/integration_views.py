@@ -5,6 +5,7 @@ from __future__ import annotations
 import anyio.from_thread
 from starlette.responses import Response
 
+from scimrelay.adapt.profiles import PROFILES
 from scimrelay.console.charts import activity_svg
 from scimrelay.console.form import IntegrationForm
 from scimrelay.console.framework import Call, redirect
@@ -177,6 +178,7 @@ def _detail(
         recent=recent,
         chart_range=chart_range,
         guides=SETUP_GUIDES,
+        profile_rules=PROFILES.get(view.profile, ()),
     )
 
 

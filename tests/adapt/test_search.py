@@ -219,9 +219,7 @@ def test_root_search_passes_through_when_downstream_has_it(front: Any) -> None:
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
-def test_refused_filter_attribute_is_filtered_in_relay(
-    front: Any, method: str
-) -> None:
+def test_refused_filter_attribute_is_filtered_in_relay(front: Any, method: str) -> None:
     downstream = front("--filter-attributes", "userName")
     prefix = f"sa-{secrets.token_hex(3)}"
     expression = f'displayName eq "{prefix} one"'

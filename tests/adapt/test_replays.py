@@ -1,7 +1,7 @@
 """Okta, Entra ID, OneLogin and JumpCloud sequences through the relay.
 
 Against scim2-server and against the strict downstream, every step passes
-through the relay under the provider's profile. The Entra ID steps marked
+through the relay under the provider's profile. The steps marked
 ``direct_fails`` fail when sent to scim2-server directly and pass through the
 relay.
 """

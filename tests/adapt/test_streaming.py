@@ -1,7 +1,7 @@
 """A 100,000-user list read through the relay, page by page, in bounded memory.
 
 The downstream caps its pages at 500 users. One client pages with count=1000,
-which the relay fills from two downstream pages; another asks for count=10000,
+which the relay fills from two downstream pages; another requests count=10000,
 above the relay's own cap of 1000, and stitches the pages it gets. The relay's
 peak resident memory growth is measured from /proc and printed.
 """

@@ -15,7 +15,7 @@ forwards what it accepts to the upstream scim2-server, path for path.
     ``--max-results N``, ``--ignore-paging``, ``--cursor-only`` (RFC 9865),
     ``--no-bulk``, ``--no-discovery``, ``--list-404``, ``--no-search`` (POST
     ``.search`` answered 404), ``--filter-attributes A,B`` (a filter on any
-    other attribute is answered 400 ``invalidFilter``). ``--devices``
+    other attribute gets 400 ``invalidFilter``). ``--devices``
     announces a third resource type, ``Device`` at ``/Devices``, whose
     resources are the upstream's users. ``.search`` bodies get the same
     treatment as GET list parameters.
@@ -280,7 +280,7 @@ class Front:
             "resourcetypes",
         ):
             return 404, html_page(404), [(b"content-type", b"text/html")]
-        if method in ("GET", "POST") and self.filter_refused(query):
+        if method in ("GET", "POST") and self.filter_rejected(query):
             return _json(
                 400,
                 scim_error(
@@ -294,7 +294,7 @@ class Front:
             )
         return None
 
-    def filter_refused(self, query: str) -> bool:
+    def filter_rejected(self, query: str) -> bool:
         """Tell whether a filter names an attribute outside --filter-attributes."""
         if not self.options.filter_attributes:
             return False
@@ -346,14 +346,14 @@ class Front:
     async def search(
         self, scope: Scope, path: str, body: bytes
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
-        """Answer POST .search as GET with the body's parameters would be."""
+        """Respond to POST .search as to a GET with the body's parameters."""
         document = json.loads(body or b"{}")
         params = [
             (name, ",".join(value) if isinstance(value, list) else str(value))
             for name, value in document.items()
             if name != "schemas"
         ]
-        if self.filter_refused(urlencode(params)):
+        if self.filter_rejected(urlencode(params)):
             return _json(
                 400,
                 scim_error(

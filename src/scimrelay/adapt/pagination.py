@@ -122,7 +122,7 @@ class Paginator:
     async def after_first(
         self, listing: Listing, first: DownstreamResponse
     ) -> DownstreamResponse:
-        """Shape the downstream's first answer, reading capabilities after a 400."""
+        """Shape the downstream's first response, reading capabilities after a 400."""
         if first.status == 400 and listing.capabilities is None:
             await listing.known()
             special = await self.special(listing)
@@ -131,7 +131,7 @@ class Paginator:
         return await self.complete(listing, first)
 
     async def special(self, listing: Listing) -> DownstreamResponse | None:
-        """Answer from relay-side filtering or cursors where the downstream needs it."""
+        """Filter or walk cursors in the relay where the downstream needs it."""
         capabilities = listing.capabilities
         if capabilities is None or listed_schema(capabilities, listing.path) is None:
             return None
@@ -148,7 +148,7 @@ class Paginator:
         query = listing.query
         if first.status == 404 and await self._empty_on_404(listing):
             return made_response(200, list_response([], 0, query.start))
-        if await self._filter_refused(listing, first):
+        if await self._filter_rejected(listing, first):
             return await self.filter_here(listing)
         document = json_body(first)
         if first.status != 200 or document is None or not is_list(document):
@@ -176,12 +176,12 @@ class Paginator:
         logger.info("downstream returned 404 for a list query; returning an empty list")
         return True
 
-    async def _filter_refused(
+    async def _filter_rejected(
         self, listing: Listing, response: DownstreamResponse
     ) -> bool:
-        """Tell whether the downstream refused a filter the relay can evaluate.
+        """Tell whether the downstream rejected a filter the relay can evaluate.
 
-        A downstream that filters on some attributes only answers the others
+        A downstream that filters on some attributes only rejects the others
         with 400 ``invalidFilter``; the relay then filters by itself.
         """
         if response.status != 400 or listing.query.filter is None:
@@ -193,7 +193,7 @@ class Paginator:
         if not await _listable(listing):
             return False
         logger.info(
-            "downstream refused the filter; filtering in the relay",
+            "downstream rejected the filter; filtering in the relay",
             detail=str(document.get("detail", ""))[:200],
         )
         return True

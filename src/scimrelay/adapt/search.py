@@ -1,6 +1,6 @@
 """POST ``.search`` (RFC 7644 §3.4.3) with the adaptations of GET list queries.
 
-The SearchRequest goes downstream as sent. Its answer is shaped like a GET
+The SearchRequest goes downstream as sent. Its response is shaped like a GET
 list's: paging normalised, short pages filled, 404 read as an empty list. A
 downstream without ``.search`` is asked with GET instead; one that cannot
 filter, or pages only with cursors, is read by the relay page by page. A root
@@ -62,7 +62,7 @@ def _search_error(error: ValidationError, document: dict[str, Any]) -> Exception
 
 
 class Searcher:
-    """Answers ``.search`` requests on a resource type or the server root."""
+    """Responds to ``.search`` requests on a resource type or the server root."""
 
     def __init__(self, paginator: Paginator) -> None:
         self.paginator = paginator
@@ -74,7 +74,7 @@ class Searcher:
         known: Capabilities | None,
         load: Callable[[], Awaitable[Capabilities]],
     ) -> DownstreamResponse:
-        """Answer a POST ``.search``; ``call.path`` ends with ``/.search``."""
+        """Respond to a POST ``.search``; ``call.path`` ends with ``/.search``."""
         query = read_search(call.body)
         settings = Adaptation.from_dict(call.integration.adaptation)
         path = call.path[: -len("/.search")]
@@ -116,6 +116,7 @@ class Searcher:
         node = parse_filter(query.filter) if query.filter is not None else None
         limit = listing.settings.max_filter_scan
         listing.call.note("searched-in-relay")
+
         wanted = query.wanted()
         found: list[Any] = []
         total = scanned = 0
@@ -135,6 +136,7 @@ class Searcher:
                 total += 1
                 if total >= query.start and len(found) < wanted:
                     found.append(project(resource, query.others))
+
         logger.info(
             "searched the server root in the relay",
             scanned=scanned,

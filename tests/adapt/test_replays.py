@@ -1,8 +1,9 @@
-"""Okta and Entra ID sequences through the relay with their profiles.
+"""Okta, Entra ID, OneLogin and JumpCloud sequences through the relay.
 
 Against scim2-server and against the strict downstream, every step passes
-through the relay; the Entra ID steps marked ``direct_fails`` fail when sent to
-scim2-server directly and pass through the relay.
+through the relay under the provider's profile. The steps marked
+``direct_fails`` fail when sent to scim2-server directly and pass through the
+relay.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tests.support.relay import Relay
 from tests.support.replay import StepResult, load_sequence, run_sequence
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "idp"
+PROVIDERS = ["okta", "entra", "onelogin", "jumpcloud"]
 
 
 def failed(results: list[StepResult]) -> list[str]:
@@ -45,7 +47,7 @@ def replay(
         return run_sequence(client, load_sequence(FIXTURES / f"{name}-lifecycle.json"))
 
 
-@pytest.mark.parametrize("profile", ["okta", "entra"])
+@pytest.mark.parametrize("profile", PROVIDERS)
 def test_sequence_passes_through_relay_to_scim2_server(
     relay: Relay, scim_server: ScimServer, profile: str
 ) -> None:
@@ -57,7 +59,7 @@ def test_sequence_passes_through_relay_to_scim2_server(
     assert all(result.passed for result in results)
 
 
-@pytest.mark.parametrize("profile", ["okta", "entra"])
+@pytest.mark.parametrize("profile", PROVIDERS)
 def test_sequence_passes_through_relay_to_strict_downstream(
     relay: Relay, scim_server: ScimServer, strict: ManagedProcess, profile: str
 ) -> None:
@@ -67,7 +69,7 @@ def test_sequence_passes_through_relay_to_strict_downstream(
     assert failed(results) == []
 
 
-@pytest.mark.parametrize("profile", ["okta", "entra"])
+@pytest.mark.parametrize("profile", PROVIDERS)
 def test_sequence_sent_directly_fails_against_strict_downstream(
     scim_server: ScimServer, strict: ManagedProcess, profile: str
 ) -> None:
@@ -82,15 +84,16 @@ def test_sequence_sent_directly_fails_against_strict_downstream(
     assert failed(results) != []
 
 
-def test_entra_marked_steps_pass_through_relay(
-    relay: Relay, scim_server: ScimServer
+@pytest.mark.parametrize("profile", ["entra", "onelogin", "jumpcloud"])
+def test_marked_steps_pass_through_relay(
+    relay: Relay, scim_server: ScimServer, profile: str
 ) -> None:
-    sequence = load_sequence(FIXTURES / "entra-lifecycle.json")
+    sequence = load_sequence(FIXTURES / f"{profile}-lifecycle.json")
     marked = [step.name for step in sequence.steps if step.direct_fails]
     with scim_server.client(scim_server.new_tenant_url()) as client:
         direct = run_sequence(client, sequence)
     relayed = replay(
-        relay, scim_server.new_tenant_url(), scim_server.token, "entra", "entra"
+        relay, scim_server.new_tenant_url(), scim_server.token, profile, profile
     )
 
     assert marked

@@ -157,3 +157,75 @@ def test_log_entry_id_beyond_bigint_is_not_found(world: World) -> None:
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
     assert feed.status_code == 200
+
+
+def test_profile_settings_round_trip(world: World) -> None:
+    client = world.api(world.owner)
+    body = new_integration(
+        world,
+        profile="okta",
+        disabled_rules=["add-as-replace"],
+        provider_auth="basic",
+    )
+    created = client.post("/api/v1/integrations", json=body)
+    base = f"/api/v1/integrations/{created.json()['id']}"
+    fetched = client.get(base).json()
+    switched = client.patch(base, json={"profile": "entra"}).json()
+    cleared = client.patch(base, json={"profile": "generic"}).json()
+    reset = client.patch(base, json={"provider_auth": "bearer"}).json()
+
+    assert created.status_code == 201, created.text
+    assert fetched["profile"] == "okta"
+    assert fetched["disabled_rules"] == ["add-as-replace"]
+    assert fetched["provider_auth"] == "basic"
+    assert switched["profile"] == "entra"
+    assert switched["disabled_rules"] == ["add-as-replace"]
+    assert cleared["profile"] == "generic"
+    assert cleared["disabled_rules"] == []
+    assert reset["provider_auth"] == "bearer"
+
+
+def test_profile_errors_name_field_and_fix(world: World) -> None:
+    client = world.api(world.owner)
+    unknown = client.post(
+        "/api/v1/integrations",
+        json=new_integration(world, profile="okta-classic", provider_auth="digest"),
+    )
+    outside = client.post(
+        "/api/v1/integrations",
+        json=new_integration(
+            world, profile="okta", disabled_rules=["lowercase-patch-ops"]
+        ),
+    )
+    listed = client.post(
+        "/api/v1/integrations",
+        json=new_integration(world, disabled_rules="add-as-replace"),
+    )
+
+    assert unknown.status_code == 422
+    messages = {error["field"]: error["message"] for error in unknown.json()["errors"]}
+    assert set(messages) == {"profile", "provider_auth"}
+    assert "use one of generic, okta, entra" in messages["profile"]
+    assert "use bearer or basic" in messages["provider_auth"]
+    assert outside.status_code == 422
+    errors = outside.json()["errors"]
+    assert [error["field"] for error in errors] == ["disabled_rules"]
+    assert "not a rule of the profile okta" in errors[0]["message"]
+    assert "add-as-replace" in errors[0]["message"]
+    assert listed.status_code == 422
+    assert listed.json()["errors"][0]["field"] == "disabled_rules"
+
+
+def test_rule_of_stored_profile_can_be_disabled(world: World) -> None:
+    client = world.api(world.owner)
+    created = client.post(
+        "/api/v1/integrations", json=new_integration(world, profile="jumpcloud")
+    ).json()
+    base = f"/api/v1/integrations/{created['id']}"
+    accepted = client.patch(base, json={"disabled_rules": ["nest-dotted-keys"]})
+    refused = client.patch(base, json={"disabled_rules": ["manager-value"]})
+
+    assert accepted.status_code == 200
+    assert accepted.json()["disabled_rules"] == ["nest-dotted-keys"]
+    assert refused.status_code == 422
+    assert "not a rule of the profile jumpcloud" in refused.text

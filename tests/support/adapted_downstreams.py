@@ -13,7 +13,12 @@ forwards what it accepts to the upstream scim2-server, path for path.
 ``limited``
     Lacks what the options say: ``--no-patch``, ``--no-filter``,
     ``--max-results N``, ``--ignore-paging``, ``--cursor-only`` (RFC 9865),
-    ``--no-bulk``, ``--no-discovery``, ``--list-404``.
+    ``--no-bulk``, ``--no-discovery``, ``--list-404``, ``--no-search`` (POST
+    ``.search`` answered 404), ``--filter-attributes A,B`` (a filter on any
+    other attribute gets 400 ``invalidFilter``). ``--devices``
+    announces a third resource type, ``Device`` at ``/Devices``, whose
+    resources are the upstream's users. ``.search`` bodies get the same
+    treatment as GET list parameters.
 
 Both answer ``/fail/CODE/...`` with status CODE and a body shaped like a
 non-SCIM API error (409 and 412 as SCIM errors without ``scimType``); 429 and
@@ -74,6 +79,8 @@ PASSED_HEADERS = {
     "if-none-match",
 }
 RETURNED_HEADERS = {"content-type", "etag", "location"}
+DEVICE_SCHEMA = "urn:example:params:scim:schemas:core:2.0:Device"
+LISTED = ("users", "groups", "devices")
 
 
 def scim_error(
@@ -222,13 +229,19 @@ class Front:
             if problem:
                 return _json(400, scim_error(400, problem, "invalidValue"))
         if options.kind == "limited":
+            if options.devices:
+                path = _devices_as_users(path)
             refusal = self.refusal(method, last, query)
             if refusal is not None:
                 return refusal
             if last == "serviceproviderconfig" and method == "GET":
                 return await self.config(path)
-            if method == "GET" and last in ("users", "groups"):
+            if last == "resourcetypes" and method == "GET":
+                return await self.resource_types(scope, path)
+            if method == "GET" and last in LISTED:
                 return await self.listing(scope, path, query)
+            if method == "POST" and last == ".search":
+                return await self.search(scope, path, body)
         status, payload, headers = await self.forward(scope, method, path, query, body)
         if options.kind == "strict" and method == "PATCH" and status == 200:
             return 204, b"", [h for h in headers if h[0] == b"etag"]
@@ -257,6 +270,8 @@ class Front:
         options = self.options
         if options.no_patch and method == "PATCH":
             return _json(501, scim_error(501, "PATCH is not implemented"))
+        if options.no_search and last == ".search":
+            return 404, html_page(404), [(b"content-type", b"text/html")]
         if options.no_bulk and last == "bulk":
             return _json(501, scim_error(501, "Bulk is not implemented"))
         if options.no_discovery and last in (
@@ -265,12 +280,29 @@ class Front:
             "resourcetypes",
         ):
             return 404, html_page(404), [(b"content-type", b"text/html")]
+        if method in ("GET", "POST") and self.filter_rejected(query):
+            return _json(
+                400,
+                scim_error(
+                    400, "filtering on that attribute is not supported", "invalidFilter"
+                ),
+            )
         if options.cursor_only and "startindex=" in query.lower():
             return _json(
                 400,
                 scim_error(400, "this server pages with cursors only", "invalidValue"),
             )
         return None
+
+    def filter_rejected(self, query: str) -> bool:
+        """Tell whether a filter names an attribute outside --filter-attributes."""
+        if not self.options.filter_attributes:
+            return False
+        allowed = {name.lower() for name in self.options.filter_attributes.split(",")}
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            if name.lower() == "filter" and value.split()[0].lower() not in allowed:
+                return True
+        return False
 
     async def config(self, path: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         response = await self.client.get(
@@ -292,16 +324,62 @@ class Front:
             }
         return _json(200, config)
 
+    async def resource_types(
+        self, scope: Scope, path: str
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        status, payload, headers = await self.forward(scope, "GET", path, "", b"")
+        if status != 200 or not self.options.devices:
+            return status, payload, headers
+        document = json.loads(payload)
+        document["Resources"].append(
+            {
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+                "id": "Device",
+                "name": "Device",
+                "endpoint": "/Devices",
+                "schema": DEVICE_SCHEMA,
+            }
+        )
+        document["totalResults"] = len(document["Resources"])
+        return _json(200, document)
+
+    async def search(
+        self, scope: Scope, path: str, body: bytes
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        """Respond to POST .search as to a GET with the body's parameters."""
+        document = json.loads(body or b"{}")
+        params = [
+            (name, ",".join(value) if isinstance(value, list) else str(value))
+            for name, value in document.items()
+            if name != "schemas"
+        ]
+        if self.filter_rejected(urlencode(params)):
+            return _json(
+                400,
+                scim_error(
+                    400, "filtering on that attribute is not supported", "invalidFilter"
+                ),
+            )
+        return await self.listing(
+            scope, path.rsplit("/", 1)[0] or "/", urlencode(params), search=True
+        )
+
     async def listing(
-        self, scope: Scope, path: str, query: str
+        self, scope: Scope, path: str, query: str, search: bool = False
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         params = parse_qsl(query, keep_blank_values=True)
         cursor = next((v for k, v in params if k == "cursor"), None)
         offset = int(cursor) if cursor else 0
-        upstream_query = urlencode(self.upstream_params(params, offset))
-        status, payload, headers = await self.forward(
-            scope, "GET", path, upstream_query, b""
-        )
+        upstream = self.upstream_params(params, offset)
+        if search:
+            body = json.dumps(_search_body(upstream)).encode()
+            status, payload, headers = await self.forward(
+                scope, "POST", path.rstrip("/") + "/.search", "", body
+            )
+        else:
+            status, payload, headers = await self.forward(
+                scope, "GET", path, urlencode(upstream), b""
+            )
         if status != 200:
             return status, payload, headers
 
@@ -365,6 +443,26 @@ class Front:
         return response.status_code, response.content, returned
 
 
+def _devices_as_users(path: str) -> str:
+    """Serve ``/Devices`` from the upstream's ``/Users``."""
+    head, separator, tail = path.partition("/Devices")
+    return head + "/Users" + tail if separator else path
+
+
+def _search_body(params: list[tuple[str, str]]) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]
+    }
+    for name, value in params:
+        if name in ("startIndex", "count"):
+            body[name] = int(value)
+        elif name in ("attributes", "excludedAttributes"):
+            body[name] = value.split(",")
+        else:
+            body[name] = value
+    return body
+
+
 def _json(status: int, payload: Any) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
     return (
         status,
@@ -388,9 +486,12 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         "no-bulk",
         "no-discovery",
         "list-404",
+        "no-search",
+        "devices",
     ):
         parser.add_argument(f"--{flag}", action="store_true")
     parser.add_argument("--max-results", type=int, default=0)
+    parser.add_argument("--filter-attributes", default="")
     return parser.parse_args(argv)
 
 

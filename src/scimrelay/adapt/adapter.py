@@ -30,13 +30,14 @@ from scimrelay.adapt.pagination import Paginator
 from scimrelay.adapt.rules import APPLY, Target
 from scimrelay.adapt.rules.base import operations
 from scimrelay.adapt.schemas import builtin_schema_info, resource_schema
+from scimrelay.adapt.search import Searcher
 from scimrelay.adapt.settings import Adaptation
 from scimrelay.errors import InvalidSyntax
 from scimrelay.relay.client import DownstreamClient, DownstreamResponse
 
 logger = structlog.get_logger(__name__)
 
-RESOURCE_TYPES = frozenset({"users", "groups"})
+SEARCH = ".search"
 CONDITIONAL = frozenset({"if-match", "if-none-match"})
 NOT_SUPPORTED = frozenset({405, 501})
 Handler = Callable[[Call], Awaitable[DownstreamResponse]]
@@ -49,6 +50,7 @@ class Adapter:
         self.client = client
         self.capabilities = capabilities
         self.paginator = Paginator()
+        self.searcher = Searcher(self.paginator)
 
     async def relay(self, call: Call) -> DownstreamResponse:
         """Send a request downstream, adapting it where it needs it."""
@@ -65,8 +67,10 @@ class Adapter:
             return self._discovery
         if call.method == "POST" and first == "bulk":
             return self._bulk
-        if call.method == "GET" and len(segments) == 1 and first in RESOURCE_TYPES:
+        if call.method == "GET" and len(segments) == 1:
             return self._list
+        if call.method == "POST" and _is_search(segments):
+            return self._search
         if call.method == "PATCH" and len(segments) == 2:
             return self._patch
         if call.method in ("POST", "PUT") and call.integration.rules and call.body:
@@ -126,6 +130,14 @@ class Adapter:
 
     async def _list(self, call: Call) -> DownstreamResponse:
         return await self.paginator.answer(
+            call,
+            self._sender(call),
+            self.capabilities.peek(call.integration),
+            lambda: self.capabilities.get(call.integration),
+        )
+
+    async def _search(self, call: Call) -> DownstreamResponse:
+        return await self.searcher.answer(
             call,
             self._sender(call),
             self.capabilities.peek(call.integration),
@@ -247,6 +259,11 @@ def _document(body: bytes | None) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise InvalidSyntax("the request body must be a JSON object")
     return document
+
+
+def _is_search(segments: list[str]) -> bool:
+    """Tell a POST ``.search`` on the root or on one resource type (RFC 7644 §3.4.3)."""
+    return 0 < len(segments) <= 2 and segments[-1].lower() == SEARCH
 
 
 def _may_split(call: Call, limit: int) -> bool:

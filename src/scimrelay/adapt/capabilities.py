@@ -46,6 +46,7 @@ class Capabilities:
     has_schemas: bool = False
     has_resource_types: bool = False
     schema_documents: tuple[dict[str, Any], ...] = ()
+    resource_types: tuple[tuple[str, str], ...] = ()
     fetched_at: float = 0.0
     schemas: SchemaInfo = field(default_factory=builtin_schema_info, compare=False)
 
@@ -65,6 +66,10 @@ class Capabilities:
         known = {name for name in cls.__dataclass_fields__ if name != "schemas"}
         values = {key: value for key, value in stored.items() if key in known}
         values["schema_documents"] = tuple(values.get("schema_documents") or ())
+        values["resource_types"] = tuple(
+            (str(endpoint), str(schema))
+            for endpoint, schema in values.get("resource_types") or ()
+        )
         return with_schemas(cls(**values))
 
 
@@ -124,6 +129,7 @@ async def fetch_capabilities(
         has_schemas=bool(documents),
         has_resource_types=types is not None,
         schema_documents=documents,
+        resource_types=announced_types(types),
         fetched_at=time.time(),
     )
     return with_schemas(found)
@@ -156,6 +162,22 @@ def _is_scim(document: dict[str, Any], name: str) -> bool:
     if name == "ServiceProviderConfig":
         return any(key in document for key in ("patch", "filter", "bulk"))
     return isinstance(document.get("Resources"), list)
+
+
+def announced_types(document: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:
+    """Return each ResourceType's endpoint and core schema (RFC 7643 §6).
+
+    Endpoints are kept as announced, without their leading slash; the relay
+    compares them with the first segment of a request path in any case.
+    """
+    found = []
+    for item in _listed(document) if document is not None else []:
+        endpoint, schema = item.get("endpoint"), item.get("schema")
+        if not isinstance(endpoint, str) or not isinstance(schema, str):
+            continue
+        if endpoint.strip("/"):
+            found.append((endpoint.strip("/"), schema))
+    return tuple(found)
 
 
 def _listed(document: dict[str, Any]) -> list[dict[str, Any]]:

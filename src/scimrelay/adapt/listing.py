@@ -6,7 +6,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from scim2_models import SearchRequest
+
+from scimrelay.adapt.capabilities import Capabilities
 from scimrelay.adapt.exchange import LIST_SCHEMA, json_body
+from scimrelay.adapt.schemas import GROUP_SCHEMA, RESOURCE_SCHEMAS, USER_SCHEMA
 from scimrelay.errors import BadGateway, InvalidValue
 from scimrelay.relay.client import DownstreamResponse
 
@@ -14,6 +18,20 @@ MAX_COUNT = 1000
 DEFAULT_PAGE = 100
 PROJECTION = frozenset({"attributes", "excludedattributes"})
 ALWAYS_RETURNED = frozenset({"id", "schemas", "meta"})
+SEARCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+SEARCH_NAMES = {
+    "filter": "filter",
+    "startindex": "startIndex",
+    "count": "count",
+    "cursor": "cursor",
+    "sortby": "sortBy",
+    "sortorder": "sortOrder",
+    "attributes": "attributes",
+    "excludedattributes": "excludedAttributes",
+}
+SEARCH_NUMBERS = frozenset({"startIndex", "count"})
+SEARCH_LISTS = frozenset({"attributes", "excludedAttributes"})
+BUILTIN_TYPES = (("Users", USER_SCHEMA), ("Groups", GROUP_SCHEMA))
 
 
 @dataclass
@@ -40,6 +58,26 @@ class ListQuery:
                 found.others.append((name, value))
         return found
 
+    @classmethod
+    def from_search(
+        cls, request: SearchRequest[Any], expression: str | None
+    ) -> ListQuery:
+        """Read a SearchRequest (RFC 7644 §3.4.3) as the equivalent GET parameters."""
+        found = cls(filter=expression, start=max(1, request.start_index or 1))
+        found.count = None if request.count is None else max(0, request.count)
+        for name, values in (
+            ("attributes", request.attributes),
+            ("excludedAttributes", request.excluded_attributes),
+        ):
+            if values:
+                found.others.append((name, ",".join(str(value) for value in values)))
+        if request.sort_by is not None:
+            found.others.append(("sortBy", str(request.sort_by)))
+        if request.sort_order is not None:
+            order = request.sort_order
+            found.others.append(("sortOrder", str(getattr(order, "value", order))))
+        return found
+
     def wanted(self) -> int:
         """Return how many resources to return, within the relay's bound."""
         wanted = self.count if self.count is not None else DEFAULT_PAGE
@@ -60,13 +98,56 @@ def query_params(query: ListQuery) -> list[tuple[str, str]]:
     return params
 
 
-def with_paging(query: ListQuery, start: int, count: int) -> str:
-    params = [*query_params(query), ("startIndex", str(start)), ("count", str(count))]
-    return urlencode(params)
+def with_paging(query: ListQuery, start: int, count: int) -> list[tuple[str, str]]:
+    return [*query_params(query), ("startIndex", str(start)), ("count", str(count))]
 
 
-def base_key(query: ListQuery) -> str:
-    return urlencode(query_params(query))
+def as_sent(query: ListQuery) -> list[tuple[str, str]]:
+    """Return the provider's parameters, paging included, as a GET would send them."""
+    params = [*query_params(query), ("startIndex", str(query.start))]
+    if query.count is not None:
+        params.append(("count", str(query.count)))
+    return params
+
+
+def base_key(path: str, query: ListQuery) -> str:
+    return f"{path.lower()}?{urlencode(query_params(query))}"
+
+
+def search_body(params: list[tuple[str, str]]) -> dict[str, Any]:
+    """Turn GET list parameters into a SearchRequest body (RFC 7644 §3.4.3)."""
+    body: dict[str, Any] = {"schemas": [SEARCH_SCHEMA]}
+    for name, value in params:
+        key = SEARCH_NAMES.get(name.lower())
+        if key in SEARCH_NUMBERS:
+            body[key] = int(value)
+        elif key in SEARCH_LISTS:
+            body[key] = [part.strip() for part in value.split(",") if part.strip()]
+        elif key is not None:
+            body[key] = value
+    return body
+
+
+def listed_types(capabilities: Capabilities) -> tuple[tuple[str, str], ...]:
+    """Return the endpoint and core schema of every resource type to list."""
+    return capabilities.resource_types or BUILTIN_TYPES
+
+
+def listed_schema(capabilities: Capabilities | None, path: str) -> str | None:
+    """Return the core schema of the resource type a list path names, or None.
+
+    ``/Users`` and ``/Groups`` are always resource types; any other endpoint
+    counts when the downstream's ``ResourceTypes`` announces it (RFC 7643 §6).
+    """
+    first = path.strip("/").split("/")[0].lower()
+    if first in RESOURCE_SCHEMAS:
+        return RESOURCE_SCHEMAS[first]
+    if capabilities is None:
+        return None
+    for endpoint, schema in capabilities.resource_types:
+        if endpoint.lower() == first:
+            return schema
+    return None
 
 
 def without_projection(query: ListQuery) -> list[tuple[str, str]]:

@@ -33,6 +33,7 @@ PROFILES: dict[str, tuple[str, ...]] = {
         "nest-dotted-keys",
         "drop-read-only-values",
         "string-booleans",
+        "remove-members-by-value",
         "add-as-replace",
         PATCH_NO_CONTENT,
     ),

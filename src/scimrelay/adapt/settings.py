@@ -38,7 +38,10 @@ def check_profile(value: str, checked: Checked) -> str:
     return profile
 
 
-def check_disabled_rules(values: list[str], checked: Checked) -> list[str]:
+def check_disabled_rules(
+    values: list[str], profile: str, checked: Checked
+) -> list[str]:
+    """Check rule names; each must be a rule of the integration's profile."""
     rules = sorted({value.strip() for value in values if value.strip()})
     unknown = [rule for rule in rules if rule not in RULES_BY_NAME]
     if unknown:
@@ -47,7 +50,28 @@ def check_disabled_rules(values: list[str], checked: Checked) -> list[str]:
             f"unknown rule {', '.join(unknown)}: use names from "
             "`scimrelay integration rules`",
         )
+    if profile not in PROFILES:
+        return rules
+    offered = PROFILES[profile]
+    outside = [rule for rule in rules if rule in RULES_BY_NAME and rule not in offered]
+    if outside:
+        fix = (
+            f"disable only its rules ({', '.join(offered)})"
+            if offered
+            else "it has no rules to disable"
+        )
+        checked.reject(
+            "disabled_rules",
+            f"{', '.join(outside)} is not a rule of the profile {profile}: {fix}, "
+            "or choose a profile that has the rule",
+        )
     return rules
+
+
+def rules_of(profile: str, disabled: list[str]) -> list[str]:
+    """Return the disabled rules that the profile has; the others do nothing."""
+    offered = PROFILES.get(profile, ())
+    return [rule for rule in disabled if rule in offered]
 
 
 def check_provider_auth(value: str, checked: Checked) -> str:

@@ -55,6 +55,9 @@ def _integration_input(reader: Reader, creating: bool) -> IntegrationInput:
         headers=reader.headers(),
         group_description=reader.string("group_description"),
         force_group_description=reader.boolean("force_group_description"),
+        profile=reader.string("profile"),
+        disabled_rules=reader.strings("disabled_rules"),
+        provider_auth=reader.string("provider_auth"),
     )
 
 

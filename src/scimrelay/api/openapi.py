@@ -6,6 +6,9 @@ from functools import cache
 from typing import Any
 
 from scimrelay import __version__
+from scimrelay.adapt.catalog import RULES
+from scimrelay.adapt.profiles import PROFILES
+from scimrelay.adapt.settings import PROVIDER_AUTH
 from scimrelay.api.openapi_parts import (
     NULLABLE_TIME,
     STRING,
@@ -26,6 +29,28 @@ from scimrelay.requestlog.query import (
     RESOURCE_TYPES,
     STATUS_CLASSES,
 )
+
+PROFILE = {
+    "type": "string",
+    "enum": list(PROFILES),
+    "description": "Identity provider profile: which rewrite rules apply.",
+}
+DISABLED_RULES = {
+    "type": "array",
+    "items": {"type": "string", "enum": [rule.name for rule in RULES]},
+    "description": "Rules of the profile switched off; each must be in the profile.",
+}
+PROVIDER_AUTH_MODE = {
+    "type": "string",
+    "enum": list(PROVIDER_AUTH),
+    "description": "basic also accepts HTTP Basic with the SCIM API key as password.",
+}
+ADAPTATION_FIELDS = {
+    "profile": PROFILE,
+    "disabled_rules": DISABLED_RULES,
+    "provider_auth": PROVIDER_AUTH_MODE,
+}
+
 
 SCHEMAS: dict[str, Any] = {
     "Error": obj(
@@ -63,6 +88,7 @@ SCHEMAS: dict[str, Any] = {
             "created_at": TIME,
             "updated_at": TIME,
             "keys": {"type": "array", "items": ref("Key")},
+            **ADAPTATION_FIELDS,
         },
         ("id", "tenant_id", "name", "scim_url", "scim_base_path"),
     ),
@@ -79,6 +105,7 @@ SCHEMAS: dict[str, Any] = {
             },
             "group_description": STRING,
             "force_group_description": {"type": "boolean"},
+            **ADAPTATION_FIELDS,
         },
         ("name", "scim_url", "token"),
     ),
@@ -94,6 +121,7 @@ SCHEMAS: dict[str, Any] = {
             },
             "group_description": STRING,
             "force_group_description": {"type": "boolean"},
+            **ADAPTATION_FIELDS,
         }
     ),
     "IssuedKey": obj({"id": STRING, "key_id": STRING, "api_key": STRING}),

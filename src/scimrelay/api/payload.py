@@ -27,6 +27,18 @@ class Reader:
             return None
         return value
 
+    def strings(self, name: str) -> list[str] | None:
+        """Read a list of strings, such as rule names."""
+        value = self.document.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(
+            isinstance(item, str) for item in value
+        ):
+            self.errors.append(FieldError(name, "must be a list of strings"))
+            return None
+        return value
+
     def boolean(self, name: str) -> bool | None:
         value = self.document.get(name)
         if value is None or isinstance(value, bool):

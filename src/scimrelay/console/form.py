@@ -6,6 +6,9 @@ import re
 from dataclasses import dataclass, field
 from itertools import zip_longest
 
+from scimrelay.adapt.catalog import RULES, Rule
+from scimrelay.adapt.profiles import DEFAULT_PROFILE, PROFILES
+from scimrelay.adapt.settings import PROVIDER_AUTH
 from scimrelay.admin.operations import HeaderRow
 from scimrelay.console.framework import Call
 from scimrelay.errors import SettingsError
@@ -43,10 +46,24 @@ class IntegrationForm:
     scim_url: str = ""
     group_description: str = ""
     rows: list[FormRow] = field(default_factory=list)
+    profile: str = DEFAULT_PROFILE
+    disabled_rules: list[str] = field(default_factory=list)
+    provider_auth: str = PROVIDER_AUTH[0]
     errors: dict[str, str] = field(default_factory=dict)
 
     max_headers: int = MAX_HEADERS
     default_group_description: str = DEFAULT_GROUP_DESCRIPTION
+    profiles: tuple[str, ...] = tuple(PROFILES)
+    rules: tuple[Rule, ...] = RULES
+    provider_auth_modes: tuple[str, ...] = PROVIDER_AUTH
+
+    def profiles_with(self, rule: str) -> str:
+        """Return the profiles that have a rule, space-separated for the page."""
+        return " ".join(name for name, rules in PROFILES.items() if rule in rules)
+
+    def offers(self, rule: str) -> bool:
+        """Tell whether the chosen profile has a rule."""
+        return rule in PROFILES.get(self.profile, ())
 
     @classmethod
     def from_view(cls, view: IntegrationView, headers: list[Header]) -> IntegrationForm:
@@ -57,6 +74,9 @@ class IntegrationForm:
             scim_url=view.scim_url,
             group_description="" if template == DEFAULT_GROUP_DESCRIPTION else template,
             rows=[FormRow.stored(header) for header in headers],
+            profile=view.profile,
+            disabled_rules=list(view.disabled_rules),
+            provider_auth=view.provider_auth,
         )
 
     @classmethod
@@ -72,12 +92,19 @@ class IntegrationForm:
             )
             if name.strip() or value or original
         ]
+        profile = call.field("profile") or DEFAULT_PROFILE
+        enabled = set(call.fields("enabled_rule"))
         return cls(
             name=call.field("name"),
             tenant_id=call.field("tenant_id"),
             scim_url=call.field("scim_url"),
             group_description=call.field("group_description").strip(),
             rows=rows,
+            profile=profile,
+            disabled_rules=[
+                rule for rule in PROFILES.get(profile, ()) if rule not in enabled
+            ],
+            provider_auth=call.field("provider_auth") or PROVIDER_AUTH[0],
         )
 
     def header_rows(self) -> list[HeaderRow]:
@@ -103,6 +130,9 @@ class IntegrationForm:
             token=token if token or integration_id is None else None,
             headers=call.ops.fill_headers(integration_id, self.header_rows()),
             group_description=template,
+            profile=self.profile,
+            disabled_rules=self.disabled_rules,
+            provider_auth=self.provider_auth,
         )
 
     def show_errors(self, error: SettingsError) -> None:

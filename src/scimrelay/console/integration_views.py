@@ -5,6 +5,7 @@ from __future__ import annotations
 import anyio.from_thread
 from starlette.responses import Response
 
+from scimrelay.adapt.profiles import PROFILES
 from scimrelay.console.charts import activity_svg
 from scimrelay.console.form import IntegrationForm
 from scimrelay.console.framework import Call, redirect
@@ -180,6 +181,7 @@ def _detail(
         guides=SETUP_GUIDES,
         source=call.ops.sources.google(view.id),
         last_run=last_runs[0] if last_runs else None,
+        profile_rules=PROFILES.get(view.profile, ()),
     )
 
 

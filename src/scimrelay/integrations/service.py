@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from scimrelay.adapt import settings as adapt_settings
+from scimrelay.adapt.profiles import DEFAULT_PROFILE
 from scimrelay.errors import NotFoundError
 from scimrelay.integrations import validation
 from scimrelay.integrations.keys import IssuedKey, issue_key
@@ -228,7 +229,7 @@ class IntegrationService:
         token = validation.check_token(data.token or "", checked)
         headers = validation.check_headers(data.headers or [], checked)
         template = validation.check_group_description(data.group_description, checked)
-        adaptation = _adaptation_changes(data, checked)
+        adaptation = _adaptation_changes(data, checked, DEFAULT_PROFILE)
         checked.raise_if_rejected()
 
         now = _now()
@@ -290,11 +291,18 @@ class IntegrationService:
             )
         if data.force_group_description is not None:
             changes["force_group_description"] = data.force_group_description
-        changes.update(_adaptation_changes(data, checked))
+        stored_profile = None
+        if data.disabled_rules is not None and data.profile is None:
+            stored_profile = self.get_integration(integration_id).profile
+        changes.update(_adaptation_changes(data, checked, stored_profile))
         checked.raise_if_rejected()
 
         with self.store.session() as session:
             integration = _get_integration(session, integration_id)
+            if "profile" in changes and "disabled_rules" not in changes:
+                changes["disabled_rules"] = adapt_settings.rules_of(
+                    changes["profile"], list(integration.disabled_rules or [])
+                )
             if "adaptation" in changes:
                 changes["adaptation"] = {
                     **(integration.adaptation or {}),
@@ -502,14 +510,20 @@ def _changed_fields(data: IntegrationInput) -> list[str]:
     return [name for name in names if getattr(data, name, None) is not None]
 
 
-def _adaptation_changes(data: IntegrationInput, checked: Checked) -> dict[str, Any]:
-    """Check the profile, rule and adaptation settings that were given."""
+def _adaptation_changes(
+    data: IntegrationInput, checked: Checked, profile: str | None
+) -> dict[str, Any]:
+    """Check the profile, rule and adaptation settings that were given.
+
+    Disabled rules are checked against the profile given, or else ``profile``,
+    the integration's current one.
+    """
     changes: dict[str, Any] = {}
     if data.profile is not None:
         changes["profile"] = adapt_settings.check_profile(data.profile, checked)
     if data.disabled_rules is not None:
         changes["disabled_rules"] = adapt_settings.check_disabled_rules(
-            data.disabled_rules, checked
+            data.disabled_rules, changes.get("profile", profile or ""), checked
         )
     if data.provider_auth is not None:
         changes["provider_auth"] = adapt_settings.check_provider_auth(

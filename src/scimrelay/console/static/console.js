@@ -38,6 +38,22 @@
     refresh();
   }
 
+  // Profile rules: show the checkboxes of the chosen profile's rules only.
+  function setUpProfile(select) {
+    var box = select.form.querySelector("[data-rules]");
+    function refresh() {
+      var shown = 0;
+      box.querySelectorAll("[data-rule]").forEach(function (label) {
+        var offered = label.getAttribute("data-profiles").split(" ").indexOf(select.value) >= 0;
+        label.hidden = !offered;
+        if (offered) shown += 1;
+      });
+      box.querySelector("[data-no-rules]").hidden = shown > 0;
+    }
+    select.addEventListener("change", refresh);
+    refresh();
+  }
+
   // Copy a value to the clipboard.
   function copyValue(button) {
     var input = document.getElementById(button.getAttribute("data-copy-target"));
@@ -145,6 +161,7 @@
     document.querySelectorAll("[data-headers]").forEach(setUpHeaders);
     document.querySelectorAll("[data-scim-url]").forEach(setUpUrl);
     document.querySelectorAll("[data-live]").forEach(setUpLive);
+    document.querySelectorAll("[data-profile-select]").forEach(setUpProfile);
     document.querySelectorAll("[data-autosubmit]").forEach(function (select) {
       select.addEventListener("change", function () { select.form.submit(); });
     });

@@ -183,7 +183,13 @@ class ScimEndpoint:
     def _transport(
         self, integration: RuntimeIntegration, exchange: Exchange
     ) -> Transport:
-        """Return how the adapter sends: through the integration's policy."""
+        """Return how the adapter sends: through the integration's policy.
+
+        The function keeps the exchange's attempts, not the exchange, which
+        holds the call that holds the function: without that reference cycle
+        each request's objects are freed when it ends, not by the collector.
+        """
+        attempts = exchange.attempts
 
         async def send(
             method: str, url: str, headers: Mapping[str, str], body: bytes | None
@@ -192,7 +198,7 @@ class ScimEndpoint:
                 integration.id,
                 integration.policy,
                 (method, url, headers, body),
-                exchange.attempts,
+                attempts,
             )
 
         return send

@@ -186,8 +186,9 @@ class ScimEndpoint:
         """Return how the adapter sends: through the integration's policy.
 
         The function keeps the exchange's attempts, not the exchange, which
-        holds the call that holds the function: without that reference cycle
-        each request's objects are freed when it ends, not by the collector.
+        contains the call that contains the function. Without that reference
+        cycle, each request's objects are freed when it ends, not by the
+        garbage collector.
         """
         attempts = exchange.attempts
 

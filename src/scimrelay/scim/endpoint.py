@@ -61,7 +61,8 @@ COPIED_RESPONSE_HEADERS = ("etag", "retry-after")
 LOCATION_HEADERS = ("Location", "Content-Location")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 UNAUTHORIZED_DETAIL = "the SCIM API key is missing, invalid or revoked"
-TARGET_SAFE = bytes(range(0x21, 0x7F)).decode().replace("%", "") + "%"
+VISIBLE_ASCII = bytes(range(0x21, 0x7F))
+TARGET_SAFE = VISIBLE_ASCII.decode().replace("%", "") + "%"
 WWW_AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="scimrelay"'}
 
 
@@ -380,7 +381,8 @@ def _printable(raw: bytes) -> str:
 
     Everything else is kept as received, so nothing is decoded twice.
     """
-    if all(0x21 <= byte <= 0x7E for byte in raw):
+    # Deleting the visible ASCII bytes leaves nothing when there is no other.
+    if not raw.translate(None, VISIBLE_ASCII):
         return raw.decode("ascii")
     return quote(raw, safe=TARGET_SAFE)
 

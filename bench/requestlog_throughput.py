@@ -6,7 +6,8 @@ Records N entries like a relayed GET (with a 1.7 kB SCIM user as the
 response body) as fast as one thread can, the way the request path does. It
 reports the rate at which they are spooled and the rate at which the writer
 thread stores them, with the largest lag seen. It fails unless every record
-reached the store. Without --database-url the store is SQLite in a temporary folder;
+reached the store, and gives the cores that other processes used meanwhile.
+Without --database-url the store is SQLite in a temporary folder;
 PostgreSQL needs an empty database on a server you started, e.g.
 postgresql+psycopg://postgres@127.0.0.1:5432/bench.
 """
@@ -14,6 +15,7 @@ postgresql+psycopg://postgres@127.0.0.1:5432/bench.
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import tempfile
 import threading
@@ -26,6 +28,7 @@ if __package__ in (None, ""):
 import orjson
 from sqlalchemy import func, select
 
+from bench.cpu import machine_busy_seconds
 from scimrelay.requestid import new_request_id
 from scimrelay.requestlog.recorder import PendingEntry, RequestRecorder
 from scimrelay.settings import Settings
@@ -85,12 +88,16 @@ def measure(records: int, database_url: str | None, data_dir: Path) -> dict[str,
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
+    busy_before, own_before = machine_busy_seconds(), own_cpu_seconds()
     started = time.perf_counter()
     for _ in range(records):
         recorder.record(entry())
     spooled = time.perf_counter()
     stored_all = recorder.flush(timeout=MAX_SECONDS)
     finished = time.perf_counter()
+    other_cores = (
+        machine_busy_seconds() - busy_before - (own_cpu_seconds() - own_before)
+    ) / (finished - started)
     stop.set()
     watcher.join()
     recorder.stop()
@@ -104,7 +111,14 @@ def measure(records: int, database_url: str | None, data_dir: Path) -> dict[str,
         "spooled_per_s": records / (spooled - started),
         "stored_per_s": records / (finished - started),
         "max_lag_s": max_lag,
+        "other_cores": other_cores,
     }
+
+
+def own_cpu_seconds() -> float:
+    """Return this process's CPU time, every thread included."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:
@@ -119,7 +133,8 @@ def main() -> int:
         f"{kind}: {result['records']:,} records, spooled at "
         f"{result['spooled_per_s']:,.0f}/s, stored at {result['stored_per_s']:,.0f}/s "
         f"(from the first record to the last one stored), largest lag "
-        f"{result['max_lag_s']:.2f} s, none lost"
+        f"{result['max_lag_s']:.2f} s, none lost; other processes used "
+        f"{result['other_cores']:.2f} cores"
     )
     return 0
 

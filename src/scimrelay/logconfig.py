@@ -68,11 +68,9 @@ def configure_logging(settings: Settings) -> None:
     direct: list[Any]
     if settings.log_format == "json":
         renderer = structlog.processors.JSONRenderer()
-        direct = [
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(serializer=_json_line),
-        ]
+        # Tracebacks become text in the shared chain, once per line.
         shared.append(structlog.processors.format_exc_info)
+        direct = [structlog.processors.JSONRenderer(serializer=_json_line)]
     else:
         # Plain tracebacks: a rich traceback would print local variables,
         # which can hold tokens.

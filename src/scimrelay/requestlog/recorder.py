@@ -3,10 +3,11 @@
 The request path masks an entry and appends it to the local spool
 (:mod:`scimrelay.requestlog.spool`) before the answer is sent: a write to the
 page cache, no database round trip. A writer thread fsyncs the spool in
-batches and copies its records to the store with one multi-row insert per
-batch, skipping request ids already there when a write may have been
-repeated. A store that is locked, slow or down only delays the copy; a process
-killed at any moment leaves its records for the next one to copy.
+batches and copies its records to the store with one driver-level insert per
+batch (:mod:`scimrelay.requestlog.inserts`), skipping request ids already
+there when a write may have been repeated. A store that is locked, slow or
+down only delays the copy, and a process killed at any moment leaves its
+records for the next one to copy.
 """
 
 from __future__ import annotations
@@ -14,16 +15,16 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 import structlog
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from scimrelay.requestlog import spool
+from scimrelay.requestlog.inserts import insert_records
 from scimrelay.requestlog.masking import mask_body
 from scimrelay.store.database import Store
 from scimrelay.store.models import RequestLogEntry
@@ -33,7 +34,6 @@ logger = structlog.get_logger(__name__)
 BATCH_SIZE = 5000
 FLUSH_INTERVAL = 0.2
 RETRY_DELAY = 1.0
-INSERT = insert(RequestLogEntry)
 
 
 @dataclass(slots=True)
@@ -220,7 +220,7 @@ class RequestRecorder:
                 if dedupe:
                     records = _not_stored(connection, records)
                 if records:
-                    connection.execute(INSERT, [_row(record) for record in records])
+                    insert_records(connection, records)
         except SQLAlchemyError as error:
             logger.error(
                 "request log write failed; entries stay in the spool",
@@ -251,7 +251,3 @@ def _first(pending: list[tuple[dict[str, Any], int]]) -> dict[str, Any] | None:
         return pending[0][0]
     except IndexError:
         return None
-
-
-def _row(record: dict[str, Any]) -> dict[str, Any]:
-    return {**record, "time": datetime.fromtimestamp(record["time"], UTC)}

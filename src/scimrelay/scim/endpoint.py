@@ -61,7 +61,8 @@ COPIED_RESPONSE_HEADERS = ("etag", "retry-after")
 LOCATION_HEADERS = ("Location", "Content-Location")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 UNAUTHORIZED_DETAIL = "the SCIM API key is missing, invalid or revoked"
-TARGET_SAFE = bytes(range(0x21, 0x7F)).decode().replace("%", "") + "%"
+VISIBLE_ASCII = bytes(range(0x21, 0x7F))
+TARGET_SAFE = VISIBLE_ASCII.decode().replace("%", "") + "%"
 WWW_AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="scimrelay"'}
 
 
@@ -183,7 +184,14 @@ class ScimEndpoint:
     def _transport(
         self, integration: RuntimeIntegration, exchange: Exchange
     ) -> Transport:
-        """Return how the adapter sends: through the integration's policy."""
+        """Return how the adapter sends: through the integration's policy.
+
+        The function keeps the exchange's attempts, not the exchange, which
+        contains the call that contains the function. Without that reference
+        cycle, each request's objects are freed when it ends, not by the
+        garbage collector.
+        """
+        attempts = exchange.attempts
 
         async def send(
             method: str, url: str, headers: Mapping[str, str], body: bytes | None
@@ -192,7 +200,7 @@ class ScimEndpoint:
                 integration.id,
                 integration.policy,
                 (method, url, headers, body),
-                exchange.attempts,
+                attempts,
             )
 
         return send
@@ -373,7 +381,8 @@ def _printable(raw: bytes) -> str:
 
     Everything else is kept as received, so nothing is decoded twice.
     """
-    if all(0x21 <= byte <= 0x7E for byte in raw):
+    # Deleting the visible ASCII bytes leaves nothing when there is no other.
+    if not raw.translate(None, VISIBLE_ASCII):
         return raw.decode("ascii")
     return quote(raw, safe=TARGET_SAFE)
 

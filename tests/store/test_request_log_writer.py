@@ -177,3 +177,26 @@ def test_ended_spool_stored_without_duplicates(store: Store, tmp_path: Path) -> 
         "request-4",
     ]
     assert not ended.exists()
+
+
+def test_odd_bytes_stored_with_batch(store: Store, recorder: RequestRecorder) -> None:
+    """NUL, invalid UTF-8 and long bodies neither stop the writer nor lose a row."""
+    recorder.record(
+        pending(
+            "odd",
+            path="/scim/v2/integration/Users/a\x00b",
+            error="downstream said \x00",
+            request_body=b'{"userName": "a\x00b\xff\xfe"}',
+            response_body=b"\x00" * 10 + b"x" * (200 * 1024),
+        )
+    )
+    recorder.record(pending("after"))
+    assert recorder.flush()
+
+    odd, after = stored(store)
+    assert after["request_id"] == "after"
+    assert odd["path"] == "/scim/v2/integration/Users/a\ufffdb"
+    assert odd["error"] == "downstream said \ufffd"
+    assert odd["request_body"] == '{"userName": "a\ufffdb\ufffd\ufffd"}'
+    assert odd["response_body"].startswith("\ufffd" * 10 + "x")
+    assert odd["response_body"].endswith("[139274 characters not logged]")

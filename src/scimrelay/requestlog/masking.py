@@ -9,6 +9,10 @@ from typing import Any
 import orjson
 
 MASK = "[secure]"
+# PostgreSQL's text type cannot hold NUL, so it is stored as U+FFFD on every
+# database, like a byte that is not UTF-8.
+NUL = "\x00"
+REPLACEMENT = "\ufffd"
 MAX_LOGGED_BODY = 64 * 1024
 SECRET_ATTRIBUTES = frozenset({"password"})
 # Bodies that never mention a secret attribute are not parsed at all.
@@ -25,13 +29,14 @@ def mask_body(body: bytes | None, secret_values: tuple[str, ...]) -> str | None:
 
     JSON bodies lose every ``password`` attribute's value, at any depth and in
     PATCH operations whose path names it. Any occurrence of the integration's
-    token or custom header values is replaced too. Text over
-    ``MAX_LOGGED_BODY`` characters is cut and marked.
+    token or custom header values is replaced too. Bytes that are not UTF-8
+    and NUL become U+FFFD. Text over ``MAX_LOGGED_BODY`` characters is cut and
+    marked.
     """
     if not body:
         return None
 
-    text = body.decode("utf-8", errors="replace")
+    text = storable(body.decode("utf-8", errors="replace"))
     if _mentions_secret_attribute(body):
         with contextlib.suppress(orjson.JSONDecodeError):
             text = orjson.dumps(_mask_document(orjson.loads(body))).decode()
@@ -41,6 +46,11 @@ def mask_body(body: bytes | None, secret_values: tuple[str, ...]) -> str | None:
         omitted = len(text) - MAX_LOGGED_BODY
         text = f"{text[:MAX_LOGGED_BODY]}... [{omitted} characters not logged]"
     return text
+
+
+def storable(text: str) -> str:
+    """Return ``text`` with each NUL replaced by U+FFFD, which PostgreSQL can store."""
+    return text.replace(NUL, REPLACEMENT)
 
 
 def _mentions_secret_attribute(body: bytes) -> bool:

@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from scimrelay.requestlog import spool
 from scimrelay.requestlog.inserts import insert_records
-from scimrelay.requestlog.masking import mask_body
+from scimrelay.requestlog.masking import mask_body, storable
 from scimrelay.store.database import Store
 from scimrelay.store.models import RequestLogEntry
 
@@ -70,8 +70,8 @@ class PendingEntry:
             "tenant_id": self.tenant_id,
             "integration_id": self.integration_id,
             "method": self.method,
-            "path": self.path,
-            "query": self.query,
+            "path": storable(self.path),
+            "query": storable(self.query),
             "status": self.status,
             "downstream_status": self.downstream_status,
             "duration_ms": round(self.duration_ms, 3),
@@ -96,7 +96,7 @@ def _mask_text(text: str | None, secret_values: tuple[str, ...]) -> str | None:
 
     for value in secret_values:
         text = text.replace(value, "[secure]")
-    return text
+    return storable(text)
 
 
 class RequestRecorder:

@@ -87,7 +87,7 @@ class Settings:
         env = os.environ if environ is None else environ
         secret = env.get("SCIMRELAY_SECRET_KEY") or None
         redis_url = env.get("SCIMRELAY_REDIS_URL") or None
-        metrics_token = env.get("SCIMRELAY_METRICS_TOKEN") or None
+        metrics_token = _header_token(env, "SCIMRELAY_METRICS_TOKEN")
 
         return cls(
             data_dir=Path(env.get("SCIMRELAY_DATA_DIR") or DEFAULT_DATA_DIR),
@@ -211,6 +211,24 @@ def _choice(
             f"{name}={raw!r} is invalid: use one of {', '.join(choices)}"
         )
     return value
+
+
+def _header_token(env: Mapping[str, str], name: str) -> str | None:
+    """Read a bearer token. The error omits the value because it is a secret."""
+    raw = env.get(name)
+    if not raw:
+        return None
+
+    # HTTP servers trim spaces around a header value, and a header value is
+    # read as Latin-1, so other characters could never match.
+    if not all("!" <= character <= "~" for character in raw):
+        raise ConfigurationError(
+            f"{name} is invalid: it contains a space, a line break or a character "
+            "outside ASCII, which an Authorization header cannot carry. Use "
+            "visible ASCII characters only, such as the output of "
+            "`openssl rand -hex 32`"
+        )
+    return raw
 
 
 def _public_url(raw: str | None) -> str | None:

@@ -49,3 +49,11 @@ def test_metrics_with_token_are_served(client: TestClient) -> None:
 def test_health_checks_need_no_token(client: TestClient) -> None:
     assert client.get("/healthz").status_code == 200
     assert client.get("/readyz").status_code == 200
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER"])
+def test_metrics_scheme_any_case_served(client: TestClient, scheme: str) -> None:
+    """The authentication scheme is case-insensitive (RFC 7235 §2.1)."""
+    response = client.get("/metrics", headers={"Authorization": f"{scheme} {TOKEN}"})
+
+    assert response.status_code == 200

@@ -260,23 +260,35 @@ def _is_running(pid: int) -> bool:
 
 def metrics_endpoint(token: Secret | None) -> Endpoint:
     """Return the ``/metrics`` endpoint, which requires ``token`` when one is set."""
-    expected = f"Bearer {token.reveal()}".encode() if token else None
+    expected = token.reveal().encode() if token else None
 
     async def serve(request: Request) -> Response:
-        if expected is not None:
-            presented = request.headers.get("authorization", "").encode()
-            if not hmac.compare_digest(presented, expected):
-                return Response(
-                    TOKEN_REQUIRED,
-                    401,
-                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
-                    media_type="text/plain",
-                )
+        if expected is not None and not hmac.compare_digest(
+            _bearer_token(request), expected
+        ):
+            return Response(
+                TOKEN_REQUIRED,
+                401,
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+                media_type="text/plain",
+            )
         # Reading the worker files happens off the event loop.
         body = await asyncio.to_thread(render)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     return serve
+
+
+def _bearer_token(request: Request) -> bytes:
+    """Return the bearer token of the request, or nothing for another scheme.
+
+    The scheme is case-insensitive (RFC 7235 §2.1).
+    """
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return b""
+
+    return presented.encode()
 
 
 def mark_process_stopped() -> None:

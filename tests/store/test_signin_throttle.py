@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from sqlalchemy import update
+
 from scimrelay.admin.throttle import (
     BASE_DELAY,
     FORGET_AFTER,
     FREE_ATTEMPTS,
+    MAX_DELAY,
     LoginThrottle,
 )
 from scimrelay.context import AppContext
+from scimrelay.store.models import SignInFailure
 
 ACCOUNT = "email:owner@example.com"
 CLIENT = "client:192.0.2.7"
@@ -73,3 +77,16 @@ def test_concurrent_failures_all_count(context: AppContext) -> None:
         list(pool.map(lambda _: throttle.failed(ACCOUNT), range(40)))
 
     assert throttle.failed(ACCOUNT) == 41
+
+
+def test_thousands_of_failures_wait_max_delay(context: AppContext) -> None:
+    """A count far past the doubling range keeps the longest wait, with no error."""
+    throttle = LoginThrottle(context.store, Clock())
+    throttle.failed(ACCOUNT)
+    with context.store.session() as session:
+        session.execute(update(SignInFailure).values(failures=2000))
+
+    count = throttle.failed(ACCOUNT)
+
+    assert count == 2001
+    assert throttle.wait_seconds(ACCOUNT) == MAX_DELAY

@@ -24,6 +24,8 @@ FREE_ATTEMPTS = 5
 BASE_DELAY = 30.0
 MAX_DELAY = 900.0
 FORGET_AFTER = 3600.0
+# Doublings of BASE_DELAY past which the wait is MAX_DELAY anyway.
+MAX_DOUBLINGS = math.ceil(math.log2(MAX_DELAY / BASE_DELAY))
 
 
 class LoginThrottle:
@@ -82,7 +84,8 @@ def _count_failure(session: Session, key: str, now: float) -> int:
     count = int(failures or 0)
     extra = count - FREE_ATTEMPTS
     if extra >= 0:
-        delay = min(BASE_DELAY * 2**extra, MAX_DELAY)
+        # The exponent is capped, because 2**extra overflows a float past 1023.
+        delay = min(BASE_DELAY * 2 ** min(extra, MAX_DOUBLINGS), MAX_DELAY)
         session.execute(
             update(SignInFailure)
             .where(SignInFailure.key == key)

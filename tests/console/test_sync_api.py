@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from scimrelay.admin.access import OWNER, TENANT_ADMIN
@@ -325,3 +326,28 @@ def test_removed_source_is_not_found(
     assert client.post(f"{base(integration)}/sync/preview").status_code == 404
     assert client.get(f"{base(integration)}/sync/runs").json() == []
     assert audit["action"] == "source.remove"
+
+
+def test_bad_key_never_echoed(world: World, google: Google) -> None:
+    """No part of a rejected key, even a mistyped field, comes back."""
+    client = world.api(world.owner)
+    integration = new_integration(world, "alpha", "https://app.example/scim", "t")
+    path = f"{base(integration)}/google-source"
+    workspace = make_workspace()
+    marker = f"leak-{secrets.token_hex(6)}"
+    key = orjson.loads(google.account.key_json(google.fake.token_uri))
+    bad_keys = [
+        {**key, "token_uri": f"{marker}\r\nX-Injected: 1"},
+        {**key, "private_key": f"-----BEGIN PRIVATE KEY-----\n{marker}"},
+        {**key, "client_email": 7, "project_id": marker},
+        f'{{"type": "service_account", "private_key": "{marker}"',
+        orjson.dumps({**key, "padding": marker * 10_000}).decode(),
+    ]
+
+    for bad in bad_keys:
+        text = bad if isinstance(bad, str) else orjson.dumps(bad).decode()
+        answer = client.put(path, json=source_body(google, workspace, key_json=text))
+
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["errors"][0]["field"] == "key_json"
+        assert marker not in answer.text

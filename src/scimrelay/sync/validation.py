@@ -52,9 +52,14 @@ def _key_problem(info: dict[str, Any] | None) -> str | None:
     missing = [name for name in KEY_FIELDS if not isinstance(info.get(name), str)]
     if missing:
         return f"lacks {', '.join(missing)}: download a new JSON key"
-    return _private_key_problem(info["private_key"]) or _url_problem(
-        info["token_uri"], "has a token_uri"
-    )
+    problem = _private_key_problem(info["private_key"])
+    if problem is not None:
+        return problem
+
+    # The value is left out: no part of the key is shown back.
+    if not _absolute_url(info["token_uri"]):
+        return "has a token_uri that is not an absolute URL: download a new JSON key"
+    return None
 
 
 def _private_key_problem(pem: str) -> str | None:
@@ -67,11 +72,9 @@ def _private_key_problem(pem: str) -> str | None:
     return None
 
 
-def _url_problem(url: str, what: str) -> str | None:
+def _absolute_url(url: str) -> bool:
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"{what} {url!r} that is not an absolute https URL"
-    return None
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def check_subject(value: str, checked: Checked) -> str:
@@ -157,7 +160,7 @@ def check_api_url(value: str | None, checked: Checked) -> str | None:
     if not value:
         return None
     url = value.strip().rstrip("/")
-    if _url_problem(url, "is") or urlsplit(url).query:
+    if not _absolute_url(url) or urlsplit(url).query:
         checked.reject(
             "api_url",
             "must be an absolute URL without a query, such as "

@@ -35,6 +35,8 @@ DIRECTORY_PATH = "/admin/directory/v1"
 REQUEST_TIMEOUT = 60.0
 MAX_ATTEMPTS = 7
 MAX_DELAY = 32.0
+# Max characters of a token endpoint's response quoted in an error message.
+MAX_REASON_CHARS = 200
 RETRYABLE_REASONS = frozenset(
     {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "backendError"}
 )
@@ -294,10 +296,27 @@ def _api_error_message(config: GoogleSourceConfig, response: requests.Response) 
 
 
 def _token_error_message(config: GoogleSourceConfig, error: Exception) -> str:
-    reason = error.args[0] if error.args else type(error).__name__
+    reason = _excerpt(str(error.args[0]) if error.args else type(error).__name__)
+    # google-auth passes the decoded body as a second argument only when the
+    # token endpoint returned JSON, so a lone string is a web page or plain text.
+    if len(error.args) < 2:
+        return (
+            f"Google's token endpoint {config.key_info.get('token_uri')} returned "
+            f"a body that is not an OAuth error ({reason}): check the "
+            "token_uri of the service account's JSON key, or set the source again "
+            "with a key downloaded from Google Cloud"
+        )
     return (
         f"Google rejected the service account's token request ({reason}): in the "
         "Admin console's domain-wide delegation, grant client ID "
         f"{config.client_id} the scopes {', '.join(config.scopes)}, and check "
         f"that {config.subject} is an active administrator"
     )
+
+
+def _excerpt(text: str) -> str:
+    """Return ``text`` on one line, cut to ``MAX_REASON_CHARS`` characters."""
+    line = " ".join(text.split())
+    if len(line) <= MAX_REASON_CHARS:
+        return line
+    return line[: MAX_REASON_CHARS - 3] + "..."

@@ -206,6 +206,16 @@ def test_logs_limit_caps_entries(relay: Relay, traffic: Traffic) -> None:
     assert len(relay.logs(limit=2)) == 2
 
 
+def test_logs_table_shows_entry_ids(relay: Relay, traffic: Traffic) -> None:
+    """The table gives the id that ``scimrelay logs replay`` takes."""
+    newest = relay.logs(limit=1)[0]
+    completed = relay.cli.run("logs", "--limit", "1")
+    heading, row = completed.stdout.splitlines()[:2]
+
+    assert heading.split()[0] == "ID"
+    assert row.split()[0] == str(newest["id"])
+
+
 def test_entry_appears_while_running(relay: Relay) -> None:
     with relay.client() as client:
         request_id = client.get("/ServiceProviderConfig").headers["x-request-id"]

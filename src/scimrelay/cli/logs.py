@@ -52,13 +52,14 @@ def logs(
         print_json(entries)
         return
     rows = [_row(entry) for entry in entries]
-    headings = ["TIME", "METHOD", "STATUS", "DOWNSTREAM", "MS", "PATH", "SOURCE"]
+    headings = ["ID", "TIME", "METHOD", "STATUS", "DOWNSTREAM", "MS", "PATH", "SOURCE"]
     print_table(rows, headings)
 
 
 def _row(entry: dict[str, Any]) -> list[str]:
     target = entry["path"] + (f"?{entry['query']}" if entry["query"] else "")
     return [
+        str(entry["id"]),
         entry["time"][:19],
         entry["method"],
         str(entry["status"]),

@@ -570,7 +570,8 @@ def _get_tenant(session: Session, tenant_id: str) -> Tenant:
     tenant = session.get(Tenant, tenant_id)
     if tenant is None:
         raise NotFoundError(
-            f"tenant {tenant_id} not found: list tenants with `scimrelay tenant list`"
+            f"tenant {tenant_id} not found: list tenants with `scimrelay tenant list` "
+            "or GET /api/v1/tenants"
         )
     return tenant
 

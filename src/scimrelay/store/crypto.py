@@ -19,6 +19,11 @@ from scimrelay.settings import Settings
 
 KEY_FILE_NAME = "secret.key"
 KEY_CHECK_PLAINTEXT = b"scimrelay key check"
+# The command that prints a new master key, quoted in error messages.
+GENERATE_KEY = (
+    "`python -c 'from cryptography.fernet import Fernet; "
+    "print(Fernet.generate_key().decode())'`"
+)
 
 
 class Keyring:
@@ -71,9 +76,7 @@ def parse_keys(raw: str) -> list[bytes]:
         except ValueError:
             raise ConfigurationError(
                 f"SCIMRELAY_SECRET_KEY key #{position} is invalid: each key must be "
-                "32 bytes in urlsafe base64, as made by "
-                "`python -c 'from cryptography.fernet import Fernet; "
-                "print(Fernet.generate_key().decode())'`"
+                f"32 bytes in urlsafe base64, as made by {GENERATE_KEY}"
             ) from None
     if not keys:
         raise ConfigurationError("SCIMRELAY_SECRET_KEY is empty")
@@ -93,7 +96,8 @@ def load_keyring(settings: Settings) -> Keyring:
     if not settings.uses_embedded_store:
         raise ConfigurationError(
             "SCIMRELAY_SECRET_KEY is missing: it is required when "
-            "SCIMRELAY_DATABASE_URL is set"
+            f"SCIMRELAY_DATABASE_URL is set; make one with {GENERATE_KEY} and give "
+            "every instance the same value"
         )
 
     return Keyring(read_or_create_key_file(settings.data_dir / KEY_FILE_NAME))

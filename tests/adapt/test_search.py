@@ -178,10 +178,11 @@ def test_search_unparsable_filter_rejected(front: Any) -> None:
     assert "userName eq" in response.json()["detail"]
 
 
-def test_search_wrong_count_type_rejected(front: Any) -> None:
+@pytest.mark.parametrize("count", ["many", True])
+def test_search_wrong_count_type_rejected(front: Any, count: object) -> None:
     downstream = front()
     with downstream.relayed() as client:
-        response = client.post("/Users/.search", json=search(count="many"))
+        response = client.post("/Users/.search", json=search(count=count))
 
     assert response.status_code == 400
     assert response.json()["scimType"] == "invalidValue"

@@ -31,6 +31,7 @@ from scimrelay.relay.client import DownstreamResponse
 logger = structlog.get_logger(__name__)
 
 LACKS_SEARCH = frozenset({404, 405, 501})
+INTEGER_PARAMETERS = frozenset({"startindex", "count"})
 
 
 def read_search(body: bytes | None) -> ListQuery:
@@ -41,6 +42,7 @@ def read_search(body: bytes | None) -> ListQuery:
         raise InvalidSyntax(f"the request body is not valid JSON: {error}") from None
     if not isinstance(document, dict):
         raise InvalidSyntax("a SearchRequest must be a JSON object")
+    _reject_boolean_numbers(document)
     try:
         request: SearchRequest[Any] = SearchRequest.model_validate(document)
     except ValidationError as error:
@@ -49,6 +51,19 @@ def read_search(body: bytes | None) -> ListQuery:
     return ListQuery.from_search(
         request, expression if isinstance(expression, str) else None
     )
+
+
+def _reject_boolean_numbers(document: dict[str, Any]) -> None:
+    """Raise for ``true`` or ``false`` where a number belongs.
+
+    The model's lax parsing would read them as 1 and 0.
+    """
+    for name, value in document.items():
+        if name.lower() in INTEGER_PARAMETERS and isinstance(value, bool):
+            raise InvalidValue(
+                f"the SearchRequest is invalid at {name}: expected an integer, "
+                f"got {str(value).lower()}"
+            )
 
 
 def _search_error(error: ValidationError, document: dict[str, Any]) -> Exception:

@@ -19,6 +19,13 @@
                 secret: true
             group_description: Created via scimrelay for tenant {tenant_id}
             force_group_description: false
+            profile: entra               # see docs/profiles.md
+            disabled_rules: [string-booleans]
+            provider_auth: bearer
+            adaptation:
+              list_404_empty: true
+              max_members_per_patch: 1000
+              max_filter_scan: 10000
             limits: {per_day: 5000}
             google_source:               # optional; see docs/google-workspace.md
               key: {file: secrets/google-key.json}
@@ -35,9 +42,11 @@
 and ``{file: PATH}`` reads a file, relative to the document's folder, without
 its final line break. A header marked ``secret`` must be a reference too;
 ``secret`` defaults to true for a reference and false for plain text. A key
-left out of an existing integration leaves that setting unchanged, except in
-``limits``, which states the whole policy: a limit it leaves out is reset to
-its default. ``google_source`` states the whole source too, and its ``key``,
+left out of an existing integration leaves that setting unchanged, and a key
+left out of a new one gives it the default, so documents written before a
+setting existed still import. ``limits`` and ``adaptation`` each state the
+whole set, though: a value either leaves out, or sets to null, is reset to its
+default. ``google_source`` states the whole source too, and its ``key``,
 the service account's JSON key, must be a reference. Leaving
 ``google_source`` out keeps the integration's source as it is.
 """
@@ -50,6 +59,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from scimrelay.adapt.settings import Adaptation
 from scimrelay.errors import FieldError, SettingsError
 from scimrelay.resilience.policy import Policy
 from scimrelay.sync.service import DEFAULT_INTERVAL_MINUTES
@@ -65,6 +75,10 @@ INTEGRATION_KEYS = frozenset(
         "headers",
         "group_description",
         "force_group_description",
+        "profile",
+        "disabled_rules",
+        "provider_auth",
+        "adaptation",
         "limits",
         "google_source",
     }
@@ -86,6 +100,7 @@ GOOGLE_KEYS = frozenset(
 )
 HEADER_KEYS = frozenset({"name", "value", "secret"})
 LIMIT_KEYS = frozenset(item.name for item in fields(Policy))
+ADAPTATION_KEYS = frozenset(item.name for item in fields(Adaptation))
 REFERENCE_HINT = "write {env: VARIABLE} or {file: PATH}"
 
 
@@ -156,6 +171,10 @@ class IntegrationSpec:
     force_group_description: bool | None
     limits: dict[str, float | None] | None = None
     google_source: GoogleSourceSpec | None = None
+    profile: str | None = None
+    disabled_rules: list[str] | None = None
+    provider_auth: str | None = None
+    adaptation: dict[str, bool | int | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -282,6 +301,7 @@ def _integration(reader: _Reader, value: object, path: str) -> IntegrationSpec |
         google_source=_google(
             reader, item.get("google_source"), f"{path}.google_source"
         ),
+        **_profile(reader, item, path),
     )
     return spec if name and scim_url and token else None
 
@@ -335,6 +355,44 @@ def _limits(
         elif key in LIMIT_KEYS:
             limits[str(key)] = number
     return limits
+
+
+def _profile(reader: _Reader, item: dict[str, Any], path: str) -> dict[str, Any]:
+    """Read the profile and adaptation keys; the service checks their values."""
+    rules = item.get("disabled_rules")
+    return {
+        "profile": reader.text(item.get("profile"), f"{path}.profile", required=False),
+        "disabled_rules": (
+            None if rules is None else _texts(reader, rules, f"{path}.disabled_rules")
+        ),
+        "provider_auth": reader.text(
+            item.get("provider_auth"), f"{path}.provider_auth", required=False
+        ),
+        "adaptation": _adaptation(reader, item.get("adaptation"), f"{path}.adaptation"),
+    }
+
+
+def _adaptation(
+    reader: _Reader, value: object, path: str
+) -> dict[str, bool | int | None] | None:
+    """Read adaptation settings, each a value of its default's type or null."""
+    if value is None:
+        return None
+
+    defaults = Adaptation()
+    settings: dict[str, bool | int | None] = {}
+    for key, setting in reader.mapping(value, path, ADAPTATION_KEYS).items():
+        if key not in ADAPTATION_KEYS:
+            continue
+        kind = type(getattr(defaults, key))
+        if setting is not None and type(setting) is not kind:
+            expected = "true or false" if kind is bool else "a whole number"
+            reader.reject(
+                f"{path}.{key}", f"must be {expected}, or null for the default"
+            )
+        else:
+            settings[key] = setting
+    return settings
 
 
 def _google(reader: _Reader, value: object, path: str) -> GoogleSourceSpec | None:

@@ -12,10 +12,12 @@ a new key, shown once.
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from typing import Any
 
 import yaml
 
+from scimrelay.adapt.settings import Adaptation
 from scimrelay.integrations.service import IntegrationService, IntegrationView
 from scimrelay.integrations.validation import Header
 from scimrelay.portability.document import FORMAT_VERSION, SecretReference
@@ -66,6 +68,10 @@ def _integration(
         "headers": [_header(header, stem) for header in headers],
         "group_description": view.group_description,
         "force_group_description": view.force_group_description,
+        "profile": view.profile,
+        "disabled_rules": view.disabled_rules,
+        "provider_auth": view.provider_auth,
+        "adaptation": asdict(Adaptation.from_dict(view.adaptation)),
         "limits": service.get_policy(view.id).to_dict(),
     }
     google = export_google(sources, view.id, stem)

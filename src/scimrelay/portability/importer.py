@@ -11,12 +11,14 @@ and only differences are written.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from scimrelay.adapt import settings as adapt_settings
+from scimrelay.adapt.settings import Adaptation
 from scimrelay.errors import FieldError, NotFoundError, SettingsError
 from scimrelay.integrations import validation
 from scimrelay.integrations.service import (
@@ -27,6 +29,7 @@ from scimrelay.integrations.service import (
 )
 from scimrelay.integrations.validation import Checked, Header
 from scimrelay.portability.document import (
+    ADAPTATION_KEYS,
     IntegrationSpec,
     TenantSpec,
     parse_document,
@@ -259,6 +262,10 @@ class Importer:
             headers=headers,
             group_description=spec.group_description,
             force_group_description=spec.force_group_description,
+            profile=spec.profile,
+            disabled_rules=spec.disabled_rules,
+            provider_auth=spec.provider_auth,
+            adaptation=_whole_adaptation(spec.adaptation),
         )
 
     def _differences(
@@ -273,13 +280,21 @@ class Importer:
             "headers": _pairs(headers),
             "group_description": existing.group_description,
             "force_group_description": existing.force_group_description,
+            "profile": existing.profile,
+            "disabled_rules": sorted(existing.disabled_rules),
+            "provider_auth": existing.provider_auth,
+            "adaptation": asdict(Adaptation.from_dict(existing.adaptation)),
         }
-        wanted = _normalised(data)
+        wanted = _normalised(data, existing.profile)
         return [name for name, value in wanted.items() if value != stored[name]]
 
 
-def _normalised(data: IntegrationInput) -> dict[str, object]:
-    """Return the given settings as the service would store them."""
+def _normalised(data: IntegrationInput, profile: str) -> dict[str, object]:
+    """Return the given settings as the service would store them.
+
+    ``profile`` is the integration's stored profile, which disabled rules are
+    checked against when the entry names no profile.
+    """
     checked = Checked()
     wanted: dict[str, object] = {
         "name": validation.check_name(data.name or "", checked),
@@ -294,9 +309,43 @@ def _normalised(data: IntegrationInput) -> dict[str, object]:
         )
     if data.force_group_description is not None:
         wanted["force_group_description"] = data.force_group_description
+    wanted.update(_normalised_profile(data, profile, checked))
     checked.raise_if_rejected()
 
     return wanted
+
+
+def _normalised_profile(
+    data: IntegrationInput, profile: str, checked: Checked
+) -> dict[str, object]:
+    """Return the given profile and adaptation settings as the service stores them."""
+    wanted: dict[str, object] = {}
+    if data.profile is not None:
+        profile = adapt_settings.check_profile(data.profile, checked)
+        wanted["profile"] = profile
+    if data.disabled_rules is not None:
+        wanted["disabled_rules"] = adapt_settings.check_disabled_rules(
+            data.disabled_rules, profile, checked
+        )
+    if data.provider_auth is not None:
+        wanted["provider_auth"] = adapt_settings.check_provider_auth(
+            data.provider_auth, checked
+        )
+    if data.adaptation is not None:
+        adaptation = adapt_settings.check_adaptation(data.adaptation, checked)
+        wanted["adaptation"] = asdict(Adaptation.from_dict(adaptation))
+    return wanted
+
+
+def _whole_adaptation(
+    settings: dict[str, bool | int | None] | None,
+) -> dict[str, object] | None:
+    """Fill the settings an entry leaves out or sets to null with their defaults."""
+    if settings is None:
+        return None
+
+    explicit = {name: value for name, value in settings.items() if value is not None}
+    return {**asdict(Adaptation()), **explicit}
 
 
 def _pairs(headers: list[Header]) -> list[tuple[str, str, bool]]:
@@ -356,4 +405,12 @@ def _at(path: str, error: SettingsError | NotFoundError) -> list[FieldError]:
     """Prefix each field of an error with the entry's path in the document."""
     if isinstance(error, NotFoundError):
         return [FieldError(path, str(error))]
-    return [FieldError(f"{path}.{item.field}", item.message) for item in error.errors]
+    return [
+        FieldError(f"{path}.{_document_field(item.field)}", item.message)
+        for item in error.errors
+    ]
+
+
+def _document_field(name: str) -> str:
+    """Name a field as the document does, adaptation settings under ``adaptation``."""
+    return f"adaptation.{name}" if name in ADAPTATION_KEYS else name

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from playwright.sync_api import Browser
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -23,7 +24,7 @@ from scimrelay.admin.accounts import AdminView
 from scimrelay.admin.operations import Admin
 from scimrelay.app import create_app
 from scimrelay.integrations.service import IntegrationInput
-from scimrelay.settings import Settings
+from scimrelay.settings import Secret, Settings
 from scimrelay.store.models import RequestLogEntry
 from tests.support.browser import chromium
 
@@ -142,8 +143,12 @@ def csrf(client: TestClient) -> str:
     return str(client.cookies.get("scimrelay_csrf"))
 
 
-def build_world(data_dir: Path) -> Iterator[World]:
+def build_world(data_dir: Path, database_url: str | None = None) -> Iterator[World]:
+    """Start the relay on a SQLite store in ``data_dir``, or on ``database_url``."""
     settings = Settings(data_dir=data_dir, allow_private_downstreams=True)
+    if database_url is not None:
+        key = Secret(Fernet.generate_key().decode())
+        settings = replace(settings, database_url=database_url, secret_key=key)
     app = create_app(settings)
     with TestClient(app):
         admin = Admin.open(app.state.relay.context)

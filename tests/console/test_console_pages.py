@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from scimrelay.admin.throttle import FREE_ATTEMPTS
 from scimrelay.app import create_app
 from scimrelay.settings import Settings
 from scimrelay.store.models import AdminUser, AuditEvent
@@ -429,3 +431,27 @@ def test_sign_in_throttle_is_shared(throttled_world: World) -> None:
 
     assert statuses == [401] * 5
     assert elsewhere == 429
+
+
+def test_concurrent_wrong_passwords_are_throttled(throttled_world: World) -> None:
+    """Wrong passwords sent at once get no more password checks than the free ones."""
+    world = throttled_world
+    clients = [login_client(world.app) for _ in range(12)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(
+            pool.map(
+                lambda client: sign_in(client, world.owner.email, "wrong"), clients
+            )
+        )
+
+    assert sorted(statuses) == [401] * FREE_ATTEMPTS + [429] * (12 - FREE_ATTEMPTS)
+
+
+def test_successful_sign_ins_never_throttle(throttled_world: World) -> None:
+    world = throttled_world
+    statuses = [
+        sign_in(login_client(world.app), world.owner.email, PASSWORD)
+        for _ in range(2 * FREE_ATTEMPTS)
+    ]
+
+    assert statuses == [303] * (2 * FREE_ATTEMPTS)

@@ -14,7 +14,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from scimrelay.admin.access import Actor
-from scimrelay.admin.accounts import as_utc, now
+from scimrelay.admin.accounts import now
 from scimrelay.integrations.service import Change
 from scimrelay.store.database import Store
 from scimrelay.store.models import AuditEvent
@@ -105,7 +105,7 @@ def _event(actor: Actor, change: Change) -> AuditEvent:
 def _view(row: AuditEvent) -> AuditView:
     return AuditView(
         row.id,
-        as_utc(row.time),
+        row.time,
         row.actor_email,
         row.via,
         row.tenant_id,

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete
 
-from scimrelay.admin.accounts import AdminView, _view, as_utc, digest, now
+from scimrelay.admin.accounts import AdminView, _view, digest, now
 from scimrelay.store.database import Store
 from scimrelay.store.models import AdminSession, AdminUser
 
@@ -46,7 +46,7 @@ class SessionStore:
             return None
         with self.store.session() as session:
             row = session.get(AdminSession, digest(token))
-            if row is None or as_utc(row.expires_at) < now():
+            if row is None or row.expires_at < now():
                 return None
             user = session.get(AdminUser, row.user_id)
             return _view(user) if user else None

@@ -62,22 +62,21 @@ def login_submit(call: Call) -> Response:
     client = call.request.client.host if call.request.client else "unknown"
     keys = (f"email:{email}", f"client:{client}")
     throttle = call.console.throttle
-    wait = throttle.wait_seconds(*keys)
-    if wait:
+    attempt = throttle.attempt(*keys)
+    if attempt.wait:
         logger.warning(
             "admin sign-in rejected: too many failures", email=email, client=client
         )
-        message = f"Too many failed sign-ins. Try again in {wait} seconds."
+        message = f"Too many failed sign-ins. Try again in {attempt.wait} seconds."
         return call.render("login.html", 429, email=email, error=message, next=target)
     user = call.console.admin.accounts.authenticate(email, password)
     if user is None:
-        failures = throttle.failed(*keys)
         logger.warning(
-            "admin sign-in failed", email=email, client=client, failures=failures
+            "admin sign-in failed", email=email, client=client, failures=attempt.count
         )
         error = "The email or password is wrong."
         return call.render("login.html", 401, email=email, error=error, next=target)
-    throttle.succeeded(keys[0])
+    throttle.succeeded(*keys)
     logger.info("admin signed in", admin=user.email, client=client)
     return _sign_in(call, user.id, target[len(PREFIX) :])
 

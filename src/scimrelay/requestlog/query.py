@@ -235,7 +235,7 @@ def integration_stats(
         .group_by(entry.integration_id)
     )
     return {
-        row[0]: Stats(_utc(row[1]), int(row[2] or 0), int(row[3] or 0))
+        row[0]: Stats(row[1], int(row[2] or 0), int(row[3] or 0))
         for row in session.execute(query)
     }
 
@@ -277,7 +277,7 @@ def hourly_activity(
         RequestLogEntry.time >= start,
     )
     for moment, status, duration in session.execute(query):
-        index = int((_aware(moment) - start).total_seconds() // 3600)
+        index = int((moment - start).total_seconds() // 3600)
         if 0 <= index < hours:
             bucket = buckets[index]
             bucket.counts[_status_class(status)] += 1
@@ -291,14 +291,3 @@ def _status_class(status: int) -> str:
     if status >= 400:
         return "4xx"
     return "2xx"
-
-
-def _aware(moment: datetime) -> datetime:
-    """Return ``moment`` in UTC; SQLite hands back naive datetimes."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    return None if moment is None else _aware(moment)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -20,9 +19,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from scimrelay.store.types import UtcDateTime
+
 
 class Base(DeclarativeBase):
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True)}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime()}
 
 
 class Tenant(Base):
@@ -148,7 +149,7 @@ class RequestLogEntry(Base):
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            "time": _as_utc(self.time).isoformat(),
+            "time": self.time.isoformat(),
             "request_id": self.request_id,
             "tenant_id": self.tenant_id,
             "integration_id": self.integration_id,
@@ -191,11 +192,6 @@ class IntegrationPolicy(Base):
     breaker_failures: Mapped[int | None]
     breaker_cooldown: Mapped[float | None] = mapped_column(Float)
     updated_at: Mapped[datetime]
-
-
-def _as_utc(moment: datetime) -> datetime:
-    """Attach UTC to a time read back from SQLite, which drops the offset."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class AdminUser(Base):

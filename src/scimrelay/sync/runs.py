@@ -159,20 +159,15 @@ def _report(row: SyncRun) -> RunReport:
         source=row.source,
         trigger=row.trigger,
         owner=row.owner,
-        started_at=as_utc(row.started_at),
+        started_at=row.started_at,
         status=row.status,
-        finished_at=as_utc(row.finished_at) if row.finished_at else None,
+        finished_at=row.finished_at,
         duration_ms=row.duration_ms,
         users=Counter({name: getattr(row, name) for name in USER_COUNTS}),
         groups=Counter(row.groups or {}),
         errors=list(row.errors or []),
         detail=row.detail,
     )
-
-
-def as_utc(moment: datetime) -> datetime:
-    """Return a UTC datetime; SQLite gives back naive ones."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _now() -> datetime:

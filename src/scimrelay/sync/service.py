@@ -19,7 +19,7 @@ from scimrelay.sync import validation
 from scimrelay.sync.google import GoogleSourceConfig
 from scimrelay.sync.mapping import check_mapping, effective_mapping
 from scimrelay.sync.models import GoogleSource, SyncLink, SyncRun
-from scimrelay.sync.runs import RunReport, as_utc, get_run, list_runs
+from scimrelay.sync.runs import RunReport, get_run, list_runs
 
 DEFAULT_INTERVAL_MINUTES = 60
 
@@ -167,7 +167,7 @@ class SourceService:
         return [
             integration_id
             for integration_id, minutes, last in rows
-            if last is None or as_utc(last) + timedelta(minutes=minutes) <= now
+            if last is None or last + timedelta(minutes=minutes) <= now
         ]
 
     def runs(self, integration_id: str, limit: int = 20) -> list[RunReport]:
@@ -207,8 +207,8 @@ class SourceService:
             mapping=dict(source.mapping),
             effective_mapping=effective_mapping(source.mapping),
             scopes=_config(source, {}).scopes,
-            created_at=as_utc(source.created_at),
-            updated_at=as_utc(source.updated_at),
+            created_at=source.created_at,
+            updated_at=source.updated_at,
         )
 
 

@@ -356,3 +356,22 @@ def test_split_membership_change_names_unknown_member(
     assert "no-such-user" in response.json()["detail"]
     assert "requests applied before it: 1" in response.json()["detail"]
     assert sorted(member["value"] for member in members) == sorted(users[:2])
+
+
+def test_large_member_patch_is_split(
+    relay: Relay, strict: ManagedProcess, scim_server: ScimServer
+) -> None:
+    chosen = integration(relay, strict, scim_server, "--max-members-per-patch", "2")
+    with relay.client(integration=chosen) as client:
+        users = [create_user(client)["id"] for _ in range(3)]
+        group = create_group(client, [])
+        # Long display names take the body over the size parsed in one piece.
+        values = [{"value": user, "display": "d" * 120_000} for user in users]
+        body = patch({"op": "add", "path": "members", "value": values})
+        response = client.patch(f"/Groups/{group['id']}", json=body)
+        members = client.get(f"/Groups/{group['id']}").json().get("members", [])
+
+    assert response.status_code in (200, 204), response.text
+    assert sorted(member["value"] for member in members) == sorted(users)
+    entry = relay.log_entry(response.headers["X-Request-ID"])
+    assert entry["applied_rules"] == ["members-split"]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from scimrelay.scim.limits import STREAMED_CHECK_BYTES
 from tests.conftest import RelayFactory
 from tests.resilience.conftest import DOWNSTREAM_TOKEN
 from tests.support.processes import ManagedProcess
@@ -97,6 +98,30 @@ def test_too_large_headers_is_431(relay: Relay) -> None:
 
 def test_json_nested_too_deep_is_400_invalid_syntax(relay: Relay) -> None:
     body = b'{"schemas":' + b"[" * 200 + b"]" * 200 + b"}"
+
+    status, document = refused_then_served(relay, "POST", [], body)
+
+    assert status == 400
+    assert document["scimType"] == "invalidSyntax"
+    assert "nested deeper than 32" in document["detail"]
+
+
+def large_user(tail: bytes) -> bytes:
+    """Return a POST body over the size checked without parsing, ending in ``tail``."""
+    padding = b"x" * (STREAMED_CHECK_BYTES + 1024)
+    return b'{"userName":"large","nickName":"' + padding + b'"' + tail
+
+
+def test_large_malformed_json_is_invalid_syntax(relay: Relay) -> None:
+    status, document = refused_then_served(relay, "POST", [], large_user(b',"a":'))
+
+    assert status == 400
+    assert document["scimType"] == "invalidSyntax"
+    assert "not valid JSON" in document["detail"]
+
+
+def test_large_deep_json_is_invalid_syntax(relay: Relay) -> None:
+    body = large_user(b',"deep":' + b"[" * 200 + b"]" * 200 + b"}")
 
     status, document = refused_then_served(relay, "POST", [], body)
 

@@ -25,7 +25,8 @@ from scimrelay.adapt.discovery import (
 )
 from scimrelay.adapt.emulation import emulate_patch, send_split
 from scimrelay.adapt.exchange import Call, Sender, json_body, made_response
-from scimrelay.adapt.members import needs_split
+from scimrelay.adapt.member_stream import stream_split
+from scimrelay.adapt.members import needs_split, split_members
 from scimrelay.adapt.pagination import Paginator
 from scimrelay.adapt.rules import APPLY, Target
 from scimrelay.adapt.rules.base import operations
@@ -88,6 +89,9 @@ class Adapter:
             capabilities = await self.capabilities.get(call.integration)
         limit = Adaptation.from_dict(call.integration.adaptation).max_members_per_patch
         unsupported = capabilities is not None and not capabilities.patch
+        streamed = None if unsupported else await self._split_streamed(call, limit)
+        if streamed is not None:
+            return await self._after_patch(call, streamed)
         document = None
         if call.integration.rules or unsupported or _may_split(call, limit):
             document = _document(call.body)
@@ -97,12 +101,29 @@ class Adapter:
         elif unsupported:
             response = await self._emulate(call, document)
         elif document is not None and needs_split(document, limit):
-            response = await send_split(call, document, limit, self._sender(call))
+            bodies = split_members(document, limit)
+            response = await send_split(call, bodies, len(bodies), self._sender(call))
         else:
             response = await self._send(call, "PATCH", call.path, call.query, call.body)
             if response.status in NOT_SUPPORTED and capabilities is None:
                 response = await self._patch_refused(call, response)
         return await self._after_patch(call, response)
+
+    async def _split_streamed(
+        self, call: Call, limit: int
+    ) -> DownstreamResponse | None:
+        """Send a large membership change split while reading it, if it can be.
+
+        Returns None when the caller must parse the body whole instead.
+        """
+        # NOTE: an integration with rewrite rules still parses the whole body,
+        # because the rules work on the parsed document.
+        if call.integration.rules or not _may_split(call, limit):
+            return None
+        plan = stream_split(call.body or b"", limit)
+        if plan is None:
+            return None
+        return await send_split(call, plan.bodies(), plan.total, self._sender(call))
 
     async def _patch_refused(
         self, call: Call, response: DownstreamResponse

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
 import structlog
 
 from scimrelay.adapt.exchange import Call, Sender, json_body
-from scimrelay.adapt.members import member_ids, split_members
+from scimrelay.adapt.members import member_ids
 from scimrelay.adapt.patch import apply_patch
 from scimrelay.adapt.schemas import resource_schema
 from scimrelay.errors import BadGateway, InvalidValue
@@ -50,17 +51,20 @@ async def emulate_patch(
 
 
 async def send_split(
-    call: Call, document: dict[str, Any], limit: int, send: Sender
+    call: Call, bodies: Iterable[dict[str, Any]], total: int, send: Sender
 ) -> DownstreamResponse:
-    """Send a large membership change as several PATCH requests (RFC 7644 §3.5.2)."""
-    bodies = split_members(document, limit)
+    """Send a large membership change as ``total`` PATCH requests (RFC 7644 §3.5.2).
+
+    ``bodies`` may be produced while sending, so only the body being sent
+    needs to be held.
+    """
     call.note("members-split")
-    logger.info("membership change split", requests=len(bodies))
+    logger.info("membership change split", requests=total)
     response: DownstreamResponse | None = None
     for number, body in enumerate(bodies, start=1):
         response = await send("PATCH", call.path, "", orjson.dumps(body))
         if response.status >= 400:
-            await _name_unknown_member(body, send, number, len(bodies))
+            await _name_unknown_member(body, send, number, total)
             return response
     assert response is not None
     return response

@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 from scimrelay.adapt.rules.base import op_name, operations
 
 MEMBER_OPS = frozenset({"add", "remove", "replace"})
+T = TypeVar("T")
 
 
 def member_count(operation: dict[str, Any]) -> int:
     """Count the members one operation names: a value list or a member filter."""
+    value = operation.get("value")
+    return members_named(operation, len(value) if isinstance(value, list) else -1)
+
+
+def members_named(operation: dict[str, Any], length: int) -> int:
+    """Count the members of an operation whose value list has ``length`` items.
+
+    ``length`` is -1 when the value is not a list.
+    """
     path = str(operation.get("path", "")).lower()
     if path.startswith("members["):
         return 1
-    value = operation.get("value")
-    if path == "members" and isinstance(value, list):
-        return len(value)
+    if path == "members" and length >= 0:
+        return length
     return 0
 
 
@@ -31,17 +41,30 @@ def split_members(document: dict[str, Any], limit: int) -> list[dict[str, Any]]:
     pieces: list[dict[str, Any]] = []
     for operation in operations(document):
         pieces.extend(_chunks(operation, limit))
+    return [
+        patch_body(document, chunk) for chunk in packed(pieces, member_count, limit)
+    ]
 
-    bodies: list[list[dict[str, Any]]] = [[]]
+
+def packed(
+    pieces: Iterable[T], size_of: Callable[[T], int], limit: int
+) -> Iterator[list[T]]:
+    """Group pieces in order, at most ``limit`` members a group where they fit.
+
+    A piece naming no members joins the current group; a piece larger than
+    the limit gets a group of its own. There is always at least one group.
+    """
+    group: list[T] = []
     used = 0
     for piece in pieces:
-        size = member_count(piece)
-        if bodies[-1] and size and used + size > limit:
-            bodies.append([])
+        size = size_of(piece)
+        if group and size and used + size > limit:
+            yield group
+            group = []
             used = 0
-        bodies[-1].append(piece)
+        group.append(piece)
         used += size
-    return [_body(document, chunk) for chunk in bodies]
+    yield group
 
 
 def _chunks(operation: dict[str, Any], limit: int) -> list[dict[str, Any]]:
@@ -56,7 +79,8 @@ def _chunks(operation: dict[str, Any], limit: int) -> list[dict[str, Any]]:
     ]
 
 
-def _body(document: dict[str, Any], chunk: list[dict[str, Any]]) -> dict[str, Any]:
+def patch_body(document: dict[str, Any], chunk: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return a copy of the PatchOp body's envelope with ``chunk`` as operations."""
     body = {key: copy.copy(value) for key, value in document.items()}
     body["Operations"] = chunk
     return body

@@ -37,7 +37,7 @@ def mask_body(body: bytes | None, secret_values: tuple[str, ...]) -> str | None:
         return None
 
     text = storable(body.decode("utf-8", errors="replace"))
-    if _mentions_secret_attribute(body):
+    if mentions_secret_attribute(body):
         with contextlib.suppress(orjson.JSONDecodeError):
             text = orjson.dumps(_mask_document(orjson.loads(body))).decode()
     for value in secret_values:
@@ -53,7 +53,8 @@ def storable(text: str) -> str:
     return text.replace(NUL, REPLACEMENT)
 
 
-def _mentions_secret_attribute(body: bytes) -> bool:
+def mentions_secret_attribute(body: bytes) -> bool:
+    """Return whether the body contains "password" in any letter case."""
     if len(body) <= LOWER_COPY_LIMIT:
         return b"password" in body.lower()
     return _MENTIONS_SECRET_ATTRIBUTE.search(body) is not None

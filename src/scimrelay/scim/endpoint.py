@@ -39,7 +39,7 @@ from scimrelay.relay.rewrite import (
 )
 from scimrelay.relay.schemas import SchemaCache
 from scimrelay.requestid import new_request_id
-from scimrelay.requestlog.masking import password_values
+from scimrelay.requestlog.masking import mentions_secret_attribute, password_values
 from scimrelay.requestlog.recorder import PendingEntry, RequestRecorder
 from scimrelay.resilience.backends import MemoryBackend
 from scimrelay.resilience.guard import Resilience
@@ -246,6 +246,9 @@ class ScimEndpoint:
             return body
         integration = exchange.integration
         assert integration is not None
+        if _check_streamed(method, path, body):
+            limits.check_json_streamed(body, self.settings.max_json_depth)
+            return body
 
         try:
             document = orjson.loads(body)
@@ -399,6 +402,16 @@ def _outbound_headers(
     headers.update(integration.outbound_headers)
     headers["X-Request-ID"] = request_id
     return headers
+
+
+def _check_streamed(method: str, path: str, body: bytes) -> bool:
+    """Return whether to check a body without parsing it.
+
+    That is a large body that mentions no password and creates no group.
+    """
+    if len(body) <= limits.STREAMED_CHECK_BYTES or mentions_secret_attribute(body):
+        return False
+    return not _is_group_creation(method, path, {})
 
 
 def _is_group_creation(method: str, path: str, document: object) -> bool:

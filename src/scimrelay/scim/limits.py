@@ -7,9 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import ijson
+
 from scimrelay.errors import HeadersTooLarge, InvalidSyntax
 
 CONTAINERS = (dict, list)
+# Bodies above this size are checked by reading them with ijson rather than
+# parsing them into Python objects, which take up to six times the JSON's size.
+STREAMED_CHECK_BYTES = 256 * 1024
+OPENING = frozenset({"start_map", "start_array"})
+CLOSING = frozenset({"end_map", "end_array"})
 
 
 def check_headers(headers: list[tuple[bytes, bytes]], count: int, size: int) -> None:
@@ -51,3 +58,34 @@ def check_depth(body: bytes, document: Any, limit: int) -> None:
             return
         level = deeper
     raise InvalidSyntax(f"the JSON body is nested deeper than {limit} levels")
+
+
+def check_json_streamed(body: bytes, limit: int) -> None:
+    """Check that a body is valid JSON nested at most ``limit`` deep, keeping nothing.
+
+    yajl, which ijson uses, also rejects integers beyond 64 bits, which the
+    relay's own parser accepts.
+    """
+    depth = 0
+    try:
+        for event, _value in ijson.basic_parse(body, use_float=True):
+            if event in OPENING:
+                depth += 1
+                if depth > limit:
+                    raise InvalidSyntax(
+                        f"the JSON body is nested deeper than {limit} levels"
+                    )
+            elif event in CLOSING:
+                depth -= 1
+    except ijson.JSONError as error:
+        raise InvalidSyntax(
+            f"the request body is not valid JSON: {_first_line(error)}"
+        ) from None
+
+
+def _first_line(error: Exception) -> str:
+    """Return the first line of an ijson error, which may carry bytes and a caret."""
+    message = error.args[0] if error.args else error
+    if isinstance(message, bytes):
+        message = message.decode("utf-8", errors="replace")
+    return str(message).strip().splitlines()[0]

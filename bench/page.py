@@ -60,7 +60,7 @@ def _introduction() -> str:
     return (
         "# Benchmarks\n\n"
         "This page compares the relay with three references on the same fixed "
-        "downstream, under the same load from wrk, then measures the relay's "
+        "downstream, under the same load from wrk. It then measures the relay's "
         "memory on large requests, its throughput with many integrations and "
         "several workers, and its memory over a soak. `make bench` (or "
         "`python bench/run.py`) regenerates it, and the charts, from a new run; "

@@ -61,7 +61,7 @@ class Settings:
     # Days of request log kept; 0 keeps every entry.
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     redis_url: Secret | None = None
-    # Bearer token that /metrics asks for; None serves it to anyone.
+    # Bearer token that /metrics requires; None serves it to anyone.
     metrics_token: Secret | None = None
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_json_depth: int = DEFAULT_MAX_JSON_DEPTH

@@ -2,8 +2,9 @@
 
 The SearchRequest goes downstream as sent. Its response is shaped like a GET
 list's: paging normalised, short pages filled, 404 read as an empty list. A
-downstream without ``.search`` is asked with GET instead; one that cannot
-filter, or pages only with cursors, is read by the relay page by page. A root
+downstream without ``.search`` receives a GET list query instead. When the
+downstream cannot filter, or pages only with cursors, the relay reads it page
+by page. A root
 search the downstream lacks is answered by walking every resource type.
 """
 

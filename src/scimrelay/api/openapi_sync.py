@@ -114,7 +114,9 @@ INTEGRATION = [path_param("integration_id")]
 RUN_LIMIT = {"type": "integer", "minimum": 1, "maximum": 100}
 SYNC_ERRORS = {
     "409": response("A run of the integration is under way.", ref("Error")),
-    "502": response("Google or the downstream refused or failed.", ref("Error")),
+    "502": response(
+        "Google or the downstream rejected the request or failed.", ref("Error")
+    ),
 }
 
 
